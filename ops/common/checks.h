@@ -1,0 +1,34 @@
+// Argument checks shared by every operator: each failure names the operator and the argument.
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace fusedops {
+
+// The floating dtypes every fusedops kernel computes in (half types accumulate in float32).
+inline bool is_supported_float(at::ScalarType t) {
+  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
+}
+
+inline void check_float(const at::Tensor& t, const char* op, const char* name) {
+  TORCH_CHECK(is_supported_float(t.scalar_type()), op, ": ", name,
+              " must be float16, bfloat16, float32 or float64, got ", t.scalar_type());
+}
+
+inline void check_same_device(const at::Tensor& t, const char* name, const at::Tensor& ref, const char* ref_name,
+                              const char* op) {
+  TORCH_CHECK(t.device() == ref.device(), op, ": ", name, " is on ", t.device(), " but ", ref_name, " is on ",
+              ref.device(), "; all tensors must be on the same device");
+}
+
+inline void check_same_dtype(const at::Tensor& t, const char* name, const at::Tensor& ref, const char* ref_name,
+                             const char* op) {
+  TORCH_CHECK(t.scalar_type() == ref.scalar_type(), op, ": ", name, " has dtype ", t.scalar_type(), " but ",
+              ref_name, " has dtype ", ref.scalar_type(), "; they must match");
+}
+
+inline void check_dim(const at::Tensor& t, int64_t dim, const char* op, const char* name, const char* layout) {
+  TORCH_CHECK(t.dim() == dim, op, ": ", name, " must be ", dim, "-D ", layout, ", got shape ", t.sym_sizes());
+}
+
+}  // namespace fusedops

@@ -1,0 +1,158 @@
+// fusedops::conv_transpose1d on the CPU: direct loops in the scatter form (each input sample adds
+// weight * x to the outputs it touches), parallel over (batch, channel) rows. Accumulates in
+// at::opmath_type (float32 for half types).
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "ops/conv_transpose1d/conv_transpose1d.h"
+
+namespace fusedops {
+namespace {
+
+using Shape = ConvTranspose1dShape;
+
+template <typename scalar_t>
+void forward_kernel(const Shape& s, const scalar_t* x, const scalar_t* w, const scalar_t* bias, scalar_t* out) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  at::parallel_for(0, s.batch * s.out_channels, 1, [&](int64_t begin, int64_t end) {
+    std::vector<opmath_t> acc(s.out_length);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.out_channels, co = row % s.out_channels;
+      const int64_t g = co / s.out_per_group, co_in_group = co % s.out_per_group;
+      std::fill(acc.begin(), acc.end(), bias ? static_cast<opmath_t>(bias[co]) : opmath_t(0));
+      for (int64_t ci = g * s.in_per_group; ci < (g + 1) * s.in_per_group; ++ci) {
+        const scalar_t* x_row = x + (n * s.in_channels + ci) * s.length;
+        for (int64_t k = 0; k < s.kernel; ++k) {
+          const opmath_t wv = w[(ci * s.out_per_group + co_in_group) * s.kernel + k];
+          const int64_t offset = k * s.p.dilation - s.p.padding;
+          int64_t l0, l1;
+          s.input_range(offset, l0, l1);
+          for (int64_t l = l0; l < l1; ++l) acc[l * s.p.stride + offset] += wv * static_cast<opmath_t>(x_row[l]);
+        }
+      }
+      std::copy(acc.begin(), acc.end(), out + row * s.out_length);
+    }
+  });
+}
+
+template <typename scalar_t>
+void grad_input_kernel(const Shape& s, const scalar_t* go, const scalar_t* w, scalar_t* gi) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  at::parallel_for(0, s.batch * s.in_channels, 1, [&](int64_t begin, int64_t end) {
+    std::vector<opmath_t> acc(s.length);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.in_channels, ci = row % s.in_channels, g = ci / s.in_per_group;
+      std::fill(acc.begin(), acc.end(), opmath_t(0));
+      for (int64_t j = 0; j < s.out_per_group; ++j) {
+        const scalar_t* go_row = go + (n * s.out_channels + g * s.out_per_group + j) * s.out_length;
+        for (int64_t k = 0; k < s.kernel; ++k) {
+          const opmath_t wv = w[(ci * s.out_per_group + j) * s.kernel + k];
+          const int64_t offset = k * s.p.dilation - s.p.padding;
+          int64_t l0, l1;
+          s.input_range(offset, l0, l1);
+          for (int64_t l = l0; l < l1; ++l) acc[l] += wv * static_cast<opmath_t>(go_row[l * s.p.stride + offset]);
+        }
+      }
+      std::copy(acc.begin(), acc.end(), gi + row * s.length);
+    }
+  });
+}
+
+// Each task owns the weight rows of its input channels, so no two tasks write the same element.
+template <typename scalar_t>
+void grad_weight_kernel(const Shape& s, const scalar_t* x, const scalar_t* go, scalar_t* gw) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  at::parallel_for(0, s.in_channels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t ci = begin; ci < end; ++ci) {
+      const int64_t g = ci / s.in_per_group;
+      for (int64_t j = 0; j < s.out_per_group; ++j) {
+        for (int64_t k = 0; k < s.kernel; ++k) {
+          const int64_t offset = k * s.p.dilation - s.p.padding;
+          int64_t l0, l1;
+          s.input_range(offset, l0, l1);
+          opmath_t acc = 0;
+          for (int64_t n = 0; n < s.batch; ++n) {
+            const scalar_t* x_row = x + (n * s.in_channels + ci) * s.length;
+            const scalar_t* go_row = go + (n * s.out_channels + g * s.out_per_group + j) * s.out_length;
+            for (int64_t l = l0; l < l1; ++l) {
+              acc += static_cast<opmath_t>(x_row[l]) * static_cast<opmath_t>(go_row[l * s.p.stride + offset]);
+            }
+          }
+          gw[(ci * s.out_per_group + j) * s.kernel + k] = acc;
+        }
+      }
+    }
+  });
+}
+
+template <typename scalar_t>
+void grad_bias_kernel(const Shape& s, const scalar_t* go, scalar_t* gb) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  at::parallel_for(0, s.out_channels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t co = begin; co < end; ++co) {
+      opmath_t acc = 0;
+      for (int64_t n = 0; n < s.batch; ++n) {
+        const scalar_t* go_row = go + (n * s.out_channels + co) * s.out_length;
+        for (int64_t t = 0; t < s.out_length; ++t) acc += static_cast<opmath_t>(go_row[t]);
+      }
+      gb[co] = acc;
+    }
+  });
+}
+
+}  // namespace
+
+at::Tensor conv_transpose1d_cpu(const at::Tensor& input_in, const at::Tensor& weight_in,
+                                const std::optional<at::Tensor>& bias_in, int64_t stride, int64_t padding,
+                                int64_t output_padding, int64_t groups, int64_t dilation) {
+  const ConvTranspose1dParams p{stride, padding, output_padding, groups, dilation};
+  check_conv_transpose1d(input_in, weight_in, bias_in, p);
+  const at::Tensor input = input_in.contiguous(), weight = weight_in.contiguous();
+  const at::Tensor bias = bias_in.has_value() ? bias_in->contiguous() : at::Tensor();
+  const Shape s(input, weight, p);
+  at::Tensor out = at::empty({s.batch, s.out_channels, s.out_length}, input.options());
+  if (out.numel() == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "fusedops::conv_transpose1d cpu",
+                                  [&] {
+                                    forward_kernel<scalar_t>(s, input.const_data_ptr<scalar_t>(),
+                                                             weight.const_data_ptr<scalar_t>(),
+                                                             bias.defined() ? bias.const_data_ptr<scalar_t>() : nullptr,
+                                                             out.mutable_data_ptr<scalar_t>());
+                                  });
+  return out;
+}
+
+ConvGrads conv_transpose1d_backward_cpu(const at::Tensor& grad_output_in, const at::Tensor& input_in,
+                                        const at::Tensor& weight_in, int64_t stride, int64_t padding,
+                                        int64_t output_padding, int64_t groups, int64_t dilation,
+                                        std::array<bool, 3> output_mask) {
+  const ConvTranspose1dParams p{stride, padding, output_padding, groups, dilation};
+  check_conv_transpose1d_backward(grad_output_in, input_in, weight_in, p);
+  const at::Tensor go = grad_output_in.contiguous(), input = input_in.contiguous(), weight = weight_in.contiguous();
+  const Shape s(input, weight, p);
+  at::Tensor grad_input = output_mask[0] ? at::empty_like(input) : at::Tensor();
+  at::Tensor grad_weight = output_mask[1] ? at::empty_like(weight) : at::Tensor();
+  at::Tensor grad_bias = output_mask[2] ? at::empty({s.out_channels}, weight.options()) : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
+                                  "fusedops::conv_transpose1d_backward cpu", [&] {
+                                    const scalar_t* gop = go.const_data_ptr<scalar_t>();
+                                    if (grad_input.defined() && grad_input.numel() > 0) {
+                                      grad_input_kernel<scalar_t>(s, gop, weight.const_data_ptr<scalar_t>(),
+                                                                  grad_input.mutable_data_ptr<scalar_t>());
+                                    }
+                                    if (grad_weight.defined()) {
+                                      grad_weight_kernel<scalar_t>(s, input.const_data_ptr<scalar_t>(), gop,
+                                                                   grad_weight.mutable_data_ptr<scalar_t>());
+                                    }
+                                    if (grad_bias.defined()) {
+                                      grad_bias_kernel<scalar_t>(s, gop, grad_bias.mutable_data_ptr<scalar_t>());
+                                    }
+                                  });
+  return {grad_input, grad_weight, grad_bias};
+}
+
+}  // namespace fusedops

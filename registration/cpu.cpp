@@ -1,0 +1,12 @@
+// CPU kernels of every fusedops operator.
+#include <torch/library.h>
+
+#include "ops/conv_transpose1d/conv_transpose1d.h"
+#include "ops/elementwise_add/add.h"
+
+TORCH_LIBRARY_IMPL(fusedops, CPU, m) {
+  m.impl("add", &fusedops::add_cpu);
+  m.impl("add_backward", &fusedops::add_backward_kernel);  // device-generic reduction
+  m.impl("conv_transpose1d", &fusedops::conv_transpose1d_cpu);
+  m.impl("conv_transpose1d_backward", &fusedops::conv_transpose1d_backward_cpu);
+}

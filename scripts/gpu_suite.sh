@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The GPU suite, for a machine with a CUDA GPU and torch installed (the lent H100: torch 2.11.0+cu130):
+# builds fusedops there, then runs the stages named on the command line, in order:
+#   test      pytest (CUDA cases included) and ctest
+#   sanitize  compute-sanitizer memcheck over the CUDA op tests and the C++ tests
+#   bench     bench/run.py at the benchmark sizes (TF32 on and off) and the small sizes
+# Logs and results go to $OUT (default: artifacts/). Wheels for missing Python packages travel in .whl/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/artifacts}
+mkdir -p "$OUT"
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} FUSEDOPS_LIBRARY="$PWD/build-gpu/libfusedops.so"
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$(command -v python3)" \
+  -DFUSEDOPS_BUILD_TESTS=ON -DFUSEDOPS_BUILD_EXAMPLES=ON >"$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" >"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
+echo "built"
+
+status=0
+for stage in "$@"; do
+  case "$stage" in
+    test)
+      python3 -m pytest python_tests -q -p no:cacheprovider >"$OUT/pytest.log" 2>&1 || status=1
+      tail -15 "$OUT/pytest.log"
+      ctest --test-dir build-gpu --output-on-failure >"$OUT/ctest.log" 2>&1 || status=1
+      tail -3 "$OUT/ctest.log" ;;
+    sanitize)
+      compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
+        python_tests/test_conv_transpose1d.py python_tests/test_add.py -k "cuda and not large and not opcheck" \
+        >"$OUT/sanitizer.log" 2>&1 || status=1
+      tail -4 "$OUT/sanitizer.log" ;;
+    bench)
+      python3 bench/run.py --shapes KB --out-dir "$OUT" 2>&1 | tail -20 || status=1
+      python3 bench/run.py --shapes KB --tf32 off --skip-compile --out-dir "$OUT" 2>&1 | tail -12 || status=1
+      python3 bench/run.py --shapes SMALL --out-dir "$OUT" 2>&1 | tail -12 || status=1 ;;
+    *) echo "unknown stage $stage"; exit 2 ;;
+  esac
+done
+exit $status

@@ -16,7 +16,12 @@ export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} FUSEDOPS_LIBRARY="$PWD/build-gpu/libfusedops.so"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 
+# Compile with the system g++, whose libstdc++ is the one Python loads at run time: the image's
+# default CXX (/opt/gcc) is newer, and code built with its headers crashes formatting error messages
+# against the older runtime library.
+cxx=${FUSEDOPS_CXX:-$( [ -x /usr/bin/g++ ] && echo /usr/bin/g++ || command -v g++ )}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$(command -v python3)" \
+  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CUDA_HOST_COMPILER="$cxx" \
   -DFUSEDOPS_BUILD_TESTS=ON -DFUSEDOPS_BUILD_EXAMPLES=ON >"$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
 cmake --build build-gpu -j "$(nproc)" >"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
 echo "built"

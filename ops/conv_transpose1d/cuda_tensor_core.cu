@@ -3,20 +3,25 @@
 // The output splits into `stride` phases r = t mod stride. Within a phase, output u (t = r + stride * u)
 // reads input l = u + c_k for each tap k with (r + padding - k * dilation) divisible by stride,
 // c_k = (r + padding - k * dilation) / stride, so each phase is a stride-1 correlation and no
-// multiply is wasted on taps that do not land on it. A block computes a kTileM x kTileU tile of
-// (output channel, u) for one phase: GEMM M = C_out/groups, N = u, K = C_in/groups x taps.
+// multiply is spent on taps that do not land on it. A block computes kTileM output channels x
+// kTileU u-columns of every phase, i.e. stride * kTileU contiguous outputs: GEMM M = C_out/groups,
+// N = u, K = C_in/groups x taps, one phase after the other.
 //
 // For each 8-channel chunk a pipeline stage holds (a) the input slab covering the tile plus the taps'
 // halo, read once from PyTorch's (N, C, L) layout and shared by every tap, stored with channels c and
 // c + 4 side by side so a B fragment is one 8-byte load; (b) the chunk's weights, pre-packed in mma
-// A-fragment order (one 16-byte load per fragment). Three stages deep with cp.async.
+// A-fragment order (one 16-byte load per fragment), kStages deep with cp.async, the pipeline running
+// across phase boundaries. The accumulators go through a shared-memory tile so that the output is
+// written in whole, coalesced rows; with a single computed phase that tile reuses the stage buffers,
+// which keeps two blocks resident per SM. (A persistent variant that pipelined across tiles needed a
+// separate tile, fit one block per SM, and ran slower: bench/NOTES.md.)
 // mma.sync m16n8k8 TF32 with float32 accumulation; with full_fp32 the operands are split into TF32
 // hi + lo parts and each product is hi*hi + hi*lo + lo*hi (3xTF32), which keeps float32 accuracy.
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 
+#include <algorithm>
 #include <climits>
-#include <cstdlib>
 
 #include "ops/common/cuda_launch.cuh"
 #include "ops/conv_transpose1d/cuda_tensor_core.cuh"
@@ -27,6 +32,8 @@ namespace {
 constexpr int kThreads = 256;  // 8 warps: 2 along C_out x 4 along u
 constexpr int kChunk = 8;      // input channels per pipeline stage: the mma's K
 constexpr int kStages = 3;
+constexpr int kTileU = 128;    // u-columns per block (per phase)
+constexpr int kMaxStride = 32; // phases tracked in one 32-bit mask
 
 struct TensorCoreArgs {
   const float* x;
@@ -37,7 +44,8 @@ struct TensorCoreArgs {
   int64_t in_channels, length, out_channels, out_length;
   int taps, in_per_group, out_per_group, m16_tiles, chunks, groups;
   int stride, padding, dilation;
-  int m_tiles, u_tiles, slab_len, slab_pairs;  // slab_pairs: row stride of the slab in float2
+  int m_tiles, t_tiles, slab_len, slab_pairs;  // slab_pairs: row stride of the slab in float2
+  int out_tile_offset, out_tile_stride;        // the accumulator tile in shared memory (floats)
 };
 
 __device__ __forceinline__ uint32_t to_tf32(float x) {
@@ -47,6 +55,23 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
 }
 
 __host__ __device__ inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// First input column read by phase r, relative to the tile's u0 (over-estimated for taps that skip r).
+__host__ __device__ inline int phase_base(int r, int padding, int taps, int dilation, int stride) {
+  return floor_div(r + padding - (taps - 1) * dilation, stride);
+}
+
+// Bit r set when some tap lands on phase r (the others hold the bias alone).
+__host__ __device__ inline uint32_t active_phases(int padding, int taps, int dilation, int stride) {
+  uint32_t mask = 0;
+  for (int r = 0; r < stride; ++r) {
+    const int base = phase_base(r, padding, taps, dilation, stride) * stride;
+    for (int k = 0; k < taps; ++k) {
+      if ((r + padding - k * dilation - base) % stride == 0) mask |= 1u << r;
+    }
+  }
+  return mask;
+}
 
 // Packed weights: [group][chunk][tap][16-row tile of C_out][lane][4], the 4 values lane needs for the
 // A fragment of m16n8k8 (rows lane/4 and lane/4 + 8, columns lane%4 and lane%4 + 4), rounded to TF32
@@ -97,91 +122,101 @@ __device__ __forceinline__ void cp_async16(float* smem, const float* gmem) {
 }
 #endif
 
-template <int kTileM, int kTileU, bool kSplit>
-__global__ void __launch_bounds__(kThreads, 1) conv_transpose1d_tf32_kernel(const TensorCoreArgs args) {
+template <int kTileM, bool kSplit>
+__global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(const TensorCoreArgs args) {
 #ifdef FUSEDOPS_HAS_MMA_TF32
   constexpr int kWarpM = kTileM / 2, kWarpU = kTileU / 4;
   constexpr int kMTiles = kWarpM / 16, kNTiles = kWarpU / 8;
   constexpr int kWFloatsPerTap = kTileM * kChunk;
   extern __shared__ __align__(16) float smem[];
 
-  const int s = args.stride, taps = args.taps;
+  const int s = args.stride, taps = args.taps, chunks = args.chunks;
   const int x_floats = kChunk * args.slab_pairs;
   const int w_floats = taps * kWFloatsPerTap;
   const int stage_floats = x_floats + w_floats * (kSplit ? 2 : 1);
+  float* out_tile = smem + args.out_tile_offset;
 
-  // Block -> (batch, group, phase, u tile, channel tile); the channel tile varies fastest so that
-  // blocks sharing an input slab run together.
-  int64_t id = blockIdx.x;
-  const int m_tile = static_cast<int>(id % args.m_tiles);
-  id /= args.m_tiles;
-  const int u_tile = static_cast<int>(id % args.u_tiles);
-  id /= args.u_tiles;
-  const int phase = static_cast<int>(id % s);
-  id /= s;
-  const int g = static_cast<int>(id % args.groups);
-  const int64_t n = id / args.groups;
-  const int64_t u0 = int64_t{u_tile} * kTileU;
-  const int64_t phase_length = (args.out_length - phase + s - 1) / s;
-  if (u0 >= phase_length) return;
-  const int m0 = m_tile * kTileM;
+  const uint32_t phases = active_phases(args.padding, taps, args.dilation, s);
+  const int phase_count = __popc(phases);
+  const int steps = phase_count * chunks;
 
-  // Taps of this phase: tap k reads slab column u_local + (num_k - c_base * s) / s when s divides num_k.
-  const int c_base = floor_div(phase + args.padding - (taps - 1) * args.dilation, s);
-  const int64_t l_first = u0 + c_base;
-  bool any_tap = false;
-  for (int k = 0; k < taps; ++k) any_tap |= (phase + args.padding - k * args.dilation - c_base * s) % s == 0;
+  // One pipeline step = one (phase, chunk). Block -> (batch, group, output tile, channel tile), the
+  // channel tile fastest so that blocks sharing an input slab run together.
+  struct Step {
+    int64_t n, u0;
+    int g, m0, phase, chunk;
+    bool phase_done, tile_done;
+  };
+  auto step_at = [&](int i) {
+    Step st;
+    int64_t id = blockIdx.x;
+    const int phase_ord = i / chunks;
+    st.chunk = i % chunks;
+    st.phase_done = st.chunk == chunks - 1;
+    st.tile_done = st.phase_done && phase_ord == phase_count - 1;
+    uint32_t m = phases;
+    for (int j = 0; j < phase_ord; ++j) m &= m - 1;  // drop the lowest set bits
+    st.phase = __ffs(m) - 1;
+    st.m0 = static_cast<int>(id % args.m_tiles) * kTileM;
+    id /= args.m_tiles;
+    st.u0 = (id % args.t_tiles) * kTileU;
+    id /= args.t_tiles;
+    st.g = static_cast<int>(id % args.groups);
+    st.n = id / args.groups;
+    return st;
+  };
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int gq = lane / 4, tq = lane % 4;  // mma fragment coordinates
   const int wm0 = (warp % 2) * kWarpM, wu0 = (warp / 2) * kWarpU;
 
-  const float* x_group = args.x + (n * args.in_channels + int64_t{g} * args.in_per_group) * args.length;
-  auto load_stage = [&](int chunk, int buf) {
+  auto load_stage = [&](const Step& st, int buf) {
     float* x_s = smem + buf * stage_floats;
     // One warp per input channel of the chunk: a contiguous run of the input row.
-    const int ci = chunk * kChunk + warp;
-    const float* row = x_group + int64_t{ci} * args.length;
+    const int ci = st.chunk * kChunk + warp;
+    const float* row = args.x + (st.n * args.in_channels + int64_t{st.g} * args.in_per_group + ci) * args.length;
+    const int64_t l_first = st.u0 + phase_base(st.phase, args.padding, taps, args.dilation, s);
     float* x_row = x_s + (warp % 4) * 2 * args.slab_pairs + warp / 4;
     for (int j = lane; j < args.slab_len; j += 32) {
       const int64_t l = l_first + j;
       const bool valid = ci < args.in_per_group && l >= 0 && l < args.length;
       cp_async4(x_row + 2 * j, valid ? row + l : args.x, valid);
     }
-    const int64_t w_tap0 = (int64_t{g} * args.chunks + chunk) * taps;
+    const int64_t w_tap0 = (int64_t{st.g} * chunks + st.chunk) * taps;
     for (int e = tid; e < taps * kWFloatsPerTap / 4; e += kThreads) {
       const int k = e / (kWFloatsPerTap / 4), v = e % (kWFloatsPerTap / 4) * 4;
-      const int64_t src = ((w_tap0 + k) * args.m16_tiles + m0 / 16) * 128 + v;
+      const int64_t src = ((w_tap0 + k) * args.m16_tiles + st.m0 / 16) * 128 + v;
       cp_async16(x_s + x_floats + k * kWFloatsPerTap + v, args.w_hi + src);
       if (kSplit) cp_async16(x_s + x_floats + w_floats + k * kWFloatsPerTap + v, args.w_lo + src);
     }
   };
 
-  float acc[kMTiles][kNTiles][4] = {};
-  const int chunks = any_tap ? args.chunks : 0;  // a phase no tap reaches holds the bias alone
 #pragma unroll
-  for (int st = 0; st < kStages - 1; ++st) {
-    if (st < chunks) load_stage(st, st);
+  for (int i = 0; i < kStages - 1; ++i) {
+    if (i < steps) load_stage(step_at(i), i);
     asm volatile("cp.async.commit_group;\n");
   }
-  for (int chunk = 0; chunk < chunks; ++chunk) {
+  float acc[kMTiles][kNTiles][4] = {};
+  for (int i = 0; i < steps; ++i) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2));
-    __syncthreads();  // stage `chunk` visible to all; the buffer refilled below is no longer read
-    if (chunk + kStages - 1 < chunks) load_stage(chunk + kStages - 1, (chunk + kStages - 1) % kStages);
+    __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
+    if (i + kStages - 1 < steps) load_stage(step_at(i + kStages - 1), (i + kStages - 1) % kStages);
     asm volatile("cp.async.commit_group;\n");
 
-    const float* x_s = smem + (chunk % kStages) * stage_floats;
+    const Step st = step_at(i);
+    const int c_base = phase_base(st.phase, args.padding, taps, args.dilation, s);
+    const float* x_s = smem + (i % kStages) * stage_floats;
     const float2* x_pairs = reinterpret_cast<const float2*>(x_s) + tq * args.slab_pairs + wu0 + gq;
-    const float4* w_hi = reinterpret_cast<const float4*>(x_s + x_floats) + (wm0 / 16) * 32 + lane;
+    const float4* w_frag = reinterpret_cast<const float4*>(x_s + x_floats) + (wm0 / 16) * 32 + lane;
     for (int k = 0; k < taps; ++k) {
-      const int num = phase + args.padding - k * args.dilation - c_base * s;
+      const int num = st.phase + args.padding - k * args.dilation - c_base * s;
       if (num % s != 0) continue;
       const int offset = num / s;
       float4 a_hi[kMTiles], a_lo[kMTiles];
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt) {
-        a_hi[mt] = w_hi[k * (kWFloatsPerTap / 4) + mt * 32];
-        if (kSplit) a_lo[mt] = w_hi[w_floats / 4 + k * (kWFloatsPerTap / 4) + mt * 32];
+        a_hi[mt] = w_frag[k * (kWFloatsPerTap / 4) + mt * 32];
+        if (kSplit) a_lo[mt] = w_frag[w_floats / 4 + k * (kWFloatsPerTap / 4) + mt * 32];
       }
 #pragma unroll
       for (int nt = 0; nt < kNTiles; ++nt) {
@@ -199,34 +234,50 @@ __global__ void __launch_bounds__(kThreads, 1) conv_transpose1d_tf32_kernel(cons
         }
       }
     }
-  }
-  asm volatile("cp.async.wait_group 0;\n");
+    if (!st.phase_done) continue;
+    if (args.out_tile_offset == 0) {  // the tile shares the stage buffers: every warp must be done with them
+      asm volatile("cp.async.wait_group 0;\n");
+      __syncthreads();
+    }
 
-  // Epilogue: + bias, straight to (N, C_out, L_out) at t = phase + stride * u.
-  float* out_group = args.out + (n * args.out_channels + int64_t{g} * args.out_per_group) * args.out_length;
+    // This phase's columns of the tile (t - t0 = phase + stride * u_local); then start afresh.
 #pragma unroll
-  for (int mt = 0; mt < kMTiles; ++mt) {
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int co = m0 + wm0 + mt * 16 + gq + half * 8;
-      if (co >= args.out_per_group) continue;
-      const float b = args.bias != nullptr ? args.bias[int64_t{g} * args.out_per_group + co] : 0.f;
-      float* out_row = out_group + int64_t{co} * args.out_length + phase;
+    for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
       for (int nt = 0; nt < kNTiles; ++nt) {
-        const int64_t u = u0 + wu0 + nt * 8 + 2 * tq;
-        if (u < phase_length) out_row[u * s] = acc[mt][nt][half * 2] + b;
-        if (u + 1 < phase_length) out_row[(u + 1) * s] = acc[mt][nt][half * 2 + 1] + b;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int row = wm0 + mt * 16 + gq + (e / 2) * 8, u = wu0 + nt * 8 + 2 * tq + e % 2;
+          out_tile[row * args.out_tile_stride + st.phase + s * u] = acc[mt][nt][e];
+          acc[mt][nt][e] = 0.f;
+        }
+      }
+    }
+    if (!st.tile_done) continue;
+    __syncthreads();
+
+    // + bias, whole rows to (N, C_out, L_out); a phase no tap reaches holds the bias alone.
+    const int64_t t0 = st.u0 * s;
+    const int cols = static_cast<int>(std::min<int64_t>(s * kTileU, args.out_length - t0));
+    float* out_group =
+        args.out + (st.n * args.out_channels + int64_t{st.g} * args.out_per_group) * args.out_length + t0;
+    for (int row = warp; row < kTileM && st.m0 + row < args.out_per_group; row += kThreads / 32) {
+      const int co = st.m0 + row;
+      const float b = args.bias != nullptr ? args.bias[int64_t{st.g} * args.out_per_group + co] : 0.f;
+      float* out_row = out_group + int64_t{co} * args.out_length;
+      for (int col = lane; col < cols; col += 32) {
+        const bool computed = phases >> (col % s) & 1u;
+        out_row[col] = (computed ? out_tile[row * args.out_tile_stride + col] : 0.f) + b;
       }
     }
   }
+  asm volatile("cp.async.wait_group 0;\n");
 #endif
 }
 
-template <int kTileM, int kTileU>
+template <int kTileM>
 void launch(const TensorCoreArgs& args, int64_t blocks, size_t smem_bytes, cudaStream_t stream, bool split) {
-  auto* kernel = split ? conv_transpose1d_tf32_kernel<kTileM, kTileU, true>
-                       : conv_transpose1d_tf32_kernel<kTileM, kTileU, false>;
+  auto* kernel = split ? conv_transpose1d_tf32_kernel<kTileM, true> : conv_transpose1d_tf32_kernel<kTileM, false>;
   C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_bytes)));
   kernel<<<static_cast<unsigned>(blocks), kThreads, smem_bytes, stream>>>(args);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -240,20 +291,24 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
   const cudaDeviceProp* props = at::cuda::getCurrentDeviceProperties();
   if (props->major < 8) return false;
   const int tile_m = s.out_per_group > 64 ? 128 : 64;
-  static const int tile_u = getenv("FUSEDOPS_TILE_U") ? atoi(getenv("FUSEDOPS_TILE_U")) : 256;  // TUNING ONLY
   const int64_t halo = (s.kernel - 1) * s.p.dilation;
-  const int64_t slab_len = tile_u + (halo + s.p.stride - 1) / s.p.stride;
+  if (s.p.stride > kMaxStride || halo > INT_MAX / 4 || s.p.padding > INT_MAX / 4) return false;
+  const int stride = static_cast<int>(s.p.stride);
+  const int64_t slab_len = kTileU + (halo + stride - 1) / stride;
   // Pair-row stride = 4 (mod 16) float2: the 8-byte fragment loads of a half-warp hit 32 distinct banks.
   const int64_t slab_pairs = (slab_len + 11) / 16 * 16 + 4;
   const int64_t stage_floats = kChunk * slab_pairs + s.kernel * tile_m * kChunk * (full_fp32 ? 2 : 1);
-  const size_t smem_bytes = kStages * stage_floats * sizeof(float);
+  const int64_t out_tile_stride = stride * kTileU + 4;
+  // With one computed phase the tile is filled after the pipeline is done and can share its buffers.
+  const uint32_t phases = active_phases(static_cast<int>(s.p.padding), static_cast<int>(s.kernel),
+                                        static_cast<int>(s.p.dilation), stride);
+  const int64_t out_tile_offset = __builtin_popcount(phases) == 1 ? 0 : kStages * stage_floats;
+  const size_t smem_bytes =
+      std::max(kStages * stage_floats, out_tile_offset + tile_m * out_tile_stride) * sizeof(float);
   const int64_t m_tiles = (s.out_per_group + tile_m - 1) / tile_m;
-  const int64_t u_tiles = ((s.out_length + s.p.stride - 1) / s.p.stride + tile_u - 1) / tile_u;
-  const int64_t blocks = s.batch * s.p.groups * s.p.stride * m_tiles * u_tiles;
-  if (smem_bytes > props->sharedMemPerBlockOptin || blocks > INT_MAX || s.p.padding > INT_MAX / 4 ||
-      halo > INT_MAX / 4 || s.p.stride > INT_MAX / 4) {
-    return false;
-  }
+  const int64_t t_tiles = (s.out_length + stride * kTileU - 1) / (stride * kTileU);
+  const int64_t blocks = s.batch * s.p.groups * t_tiles * m_tiles;
+  if (smem_bytes > props->sharedMemPerBlockOptin || blocks > INT_MAX) return false;
 
   const int chunks = static_cast<int>((s.in_per_group + kChunk - 1) / kChunk);
   const int m16_tiles = static_cast<int>(m_tiles * tile_m / 16);
@@ -286,13 +341,15 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
                             static_cast<int>(s.p.padding),
                             static_cast<int>(s.p.dilation),
                             static_cast<int>(m_tiles),
-                            static_cast<int>(u_tiles),
+                            static_cast<int>(t_tiles),
                             static_cast<int>(slab_len),
-                            static_cast<int>(slab_pairs)};
+                            static_cast<int>(slab_pairs),
+                            static_cast<int>(out_tile_offset),
+                            static_cast<int>(out_tile_stride)};
   if (tile_m == 128) {
-    tile_u == 256 ? launch<128, 256>(args, blocks, smem_bytes, stream, full_fp32) : launch<128, 128>(args, blocks, smem_bytes, stream, full_fp32);
+    launch<128>(args, blocks, smem_bytes, stream, full_fp32);
   } else {
-    tile_u == 256 ? launch<64, 256>(args, blocks, smem_bytes, stream, full_fp32) : launch<64, 128>(args, blocks, smem_bytes, stream, full_fp32);
+    launch<64>(args, blocks, smem_bytes, stream, full_fp32);
   }
   return true;
 }

@@ -34,6 +34,7 @@ constexpr int kChunk = 8;      // input channels per pipeline stage: the mma's K
 constexpr int kStages = 3;
 constexpr int kTileU = 128;    // u-columns per block (per phase)
 constexpr int kMaxStride = 32; // phases tracked in one 32-bit mask
+constexpr int kMaxPhaseTaps = 256;  // (phase, tap) table entries passed with the arguments
 
 struct TensorCoreArgs {
   const float* x;
@@ -46,6 +47,14 @@ struct TensorCoreArgs {
   int stride, padding, dilation;
   int m_tiles, t_tiles, slab_len, slab_pairs;  // slab_pairs: row stride of the slab in float2
   int out_tile_offset, out_tile_stride;        // the accumulator tile in shared memory (floats)
+  // The phases some tap lands on (the others hold the bias alone), computed once on the host:
+  // phase_id[p] for p < phase_count, the first input column read (relative to u0), and for each tap
+  // the slab column of u_local = 0, or -1 when the tap skips the phase.
+  uint32_t phase_mask;
+  int phase_count;
+  int phase_id[kMaxStride];
+  int phase_base[kMaxStride];
+  int tap_offset[kMaxPhaseTaps];
 };
 
 __device__ __forceinline__ uint32_t to_tf32(float x) {
@@ -54,23 +63,30 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
   return r;
 }
 
-__host__ __device__ inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// First input column read by phase r, relative to the tile's u0 (over-estimated for taps that skip r).
-__host__ __device__ inline int phase_base(int r, int padding, int taps, int dilation, int stride) {
-  return floor_div(r + padding - (taps - 1) * dilation, stride);
-}
-
-// Bit r set when some tap lands on phase r (the others hold the bias alone).
-__host__ __device__ inline uint32_t active_phases(int padding, int taps, int dilation, int stride) {
-  uint32_t mask = 0;
+// Fills the phase table of `args` (see TensorCoreArgs); false when it does not fit there.
+bool plan_phases(TensorCoreArgs& args, int padding, int taps, int dilation, int stride) {
+  if (stride > kMaxStride || stride * taps > kMaxPhaseTaps) return false;
+  args.phase_mask = 0;
+  args.phase_count = 0;
   for (int r = 0; r < stride; ++r) {
-    const int base = phase_base(r, padding, taps, dilation, stride) * stride;
+    const int p = args.phase_count;
+    // The smallest input column any tap can read: the last tap reaches furthest back.
+    const int base = floor_div(r + padding - (taps - 1) * dilation, stride);
+    bool any = false;
     for (int k = 0; k < taps; ++k) {
-      if ((r + padding - k * dilation - base) % stride == 0) mask |= 1u << r;
+      const int num = r + padding - k * dilation - base * stride;  // >= 0
+      args.tap_offset[p * taps + k] = num % stride == 0 ? num / stride : -1;
+      any |= num % stride == 0;
     }
+    if (!any) continue;
+    args.phase_mask |= 1u << r;
+    args.phase_id[p] = r;
+    args.phase_base[p] = base;
+    ++args.phase_count;
   }
-  return mask;
+  return true;
 }
 
 // Packed weights: [group][chunk][tap][16-row tile of C_out][lane][4], the 4 values lane needs for the
@@ -136,56 +152,41 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
   const int stage_floats = x_floats + w_floats * (kSplit ? 2 : 1);
   float* out_tile = smem + args.out_tile_offset;
 
-  const uint32_t phases = active_phases(args.padding, taps, args.dilation, s);
-  const int phase_count = __popc(phases);
-  const int steps = phase_count * chunks;
-
-  // One pipeline step = one (phase, chunk). Block -> (batch, group, output tile, channel tile), the
-  // channel tile fastest so that blocks sharing an input slab run together.
-  struct Step {
-    int64_t n, u0;
-    int g, m0, phase, chunk;
-    bool phase_done, tile_done;
-  };
-  auto step_at = [&](int i) {
-    Step st;
-    int64_t id = blockIdx.x;
-    const int phase_ord = i / chunks;
-    st.chunk = i % chunks;
-    st.phase_done = st.chunk == chunks - 1;
-    st.tile_done = st.phase_done && phase_ord == phase_count - 1;
-    uint32_t m = phases;
-    for (int j = 0; j < phase_ord; ++j) m &= m - 1;  // drop the lowest set bits
-    st.phase = __ffs(m) - 1;
-    st.m0 = static_cast<int>(id % args.m_tiles) * kTileM;
-    id /= args.m_tiles;
-    st.u0 = (id % args.t_tiles) * kTileU;
-    id /= args.t_tiles;
-    st.g = static_cast<int>(id % args.groups);
-    st.n = id / args.groups;
-    return st;
-  };
+  // Block -> (batch, group, output tile, channel tile), the channel tile fastest so that blocks
+  // sharing an input slab run together.
+  int64_t id = blockIdx.x;
+  const int m0 = static_cast<int>(id % args.m_tiles) * kTileM;
+  id /= args.m_tiles;
+  const int64_t u0 = (id % args.t_tiles) * kTileU;
+  id /= args.t_tiles;
+  const int g = static_cast<int>(id % args.groups);
+  const int64_t n = id / args.groups;
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int gq = lane / 4, tq = lane % 4;  // mma fragment coordinates
   const int wm0 = (warp % 2) * kWarpM, wu0 = (warp / 2) * kWarpU;
+  const float* x_group = args.x + (n * args.in_channels + int64_t{g} * args.in_per_group) * args.length;
+  const int64_t w_group = int64_t{g} * chunks * taps;
 
-  auto load_stage = [&](const Step& st, int buf) {
+  // One pipeline step = one (phase, chunk): step = phase_ord * chunks + chunk.
+  const int steps = args.phase_count * chunks;
+  auto load_stage = [&](int step, int buf) {
+    const int phase_ord = step / chunks, chunk = step % chunks;
     float* x_s = smem + buf * stage_floats;
     // One warp per input channel of the chunk: a contiguous run of the input row.
-    const int ci = st.chunk * kChunk + warp;
-    const float* row = args.x + (st.n * args.in_channels + int64_t{st.g} * args.in_per_group + ci) * args.length;
-    const int64_t l_first = st.u0 + phase_base(st.phase, args.padding, taps, args.dilation, s);
+    const int ci = chunk * kChunk + warp;
+    const float* row = x_group + int64_t{ci} * args.length;
+    const int64_t l_first = u0 + args.phase_base[phase_ord];
     float* x_row = x_s + (warp % 4) * 2 * args.slab_pairs + warp / 4;
     for (int j = lane; j < args.slab_len; j += 32) {
       const int64_t l = l_first + j;
       const bool valid = ci < args.in_per_group && l >= 0 && l < args.length;
       cp_async4(x_row + 2 * j, valid ? row + l : args.x, valid);
     }
-    const int64_t w_tap0 = (int64_t{st.g} * chunks + st.chunk) * taps;
+    const int64_t w_first = ((w_group + int64_t{chunk} * taps) * args.m16_tiles + m0 / 16) * 128;
     for (int e = tid; e < taps * kWFloatsPerTap / 4; e += kThreads) {
       const int k = e / (kWFloatsPerTap / 4), v = e % (kWFloatsPerTap / 4) * 4;
-      const int64_t src = ((w_tap0 + k) * args.m16_tiles + st.m0 / 16) * 128 + v;
+      const int64_t src = w_first + int64_t{k} * args.m16_tiles * 128 + v;
       cp_async16(x_s + x_floats + k * kWFloatsPerTap + v, args.w_hi + src);
       if (kSplit) cp_async16(x_s + x_floats + w_floats + k * kWFloatsPerTap + v, args.w_lo + src);
     }
@@ -193,25 +194,24 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
 
 #pragma unroll
   for (int i = 0; i < kStages - 1; ++i) {
-    if (i < steps) load_stage(step_at(i), i);
+    if (i < steps) load_stage(i, i);
     asm volatile("cp.async.commit_group;\n");
   }
   float acc[kMTiles][kNTiles][4] = {};
   for (int i = 0; i < steps; ++i) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2));
     __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
-    if (i + kStages - 1 < steps) load_stage(step_at(i + kStages - 1), (i + kStages - 1) % kStages);
+    if (i + kStages - 1 < steps) load_stage(i + kStages - 1, (i + kStages - 1) % kStages);
     asm volatile("cp.async.commit_group;\n");
 
-    const Step st = step_at(i);
-    const int c_base = phase_base(st.phase, args.padding, taps, args.dilation, s);
+    const int phase_ord = i / chunks;
+    const int* tap_offset = args.tap_offset + phase_ord * taps;
     const float* x_s = smem + (i % kStages) * stage_floats;
     const float2* x_pairs = reinterpret_cast<const float2*>(x_s) + tq * args.slab_pairs + wu0 + gq;
     const float4* w_frag = reinterpret_cast<const float4*>(x_s + x_floats) + (wm0 / 16) * 32 + lane;
     for (int k = 0; k < taps; ++k) {
-      const int num = st.phase + args.padding - k * args.dilation - c_base * s;
-      if (num % s != 0) continue;
-      const int offset = num / s;
+      const int offset = tap_offset[k];
+      if (offset < 0) continue;
       float4 a_hi[kMTiles], a_lo[kMTiles];
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt) {
@@ -234,13 +234,14 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
         }
       }
     }
-    if (!st.phase_done) continue;
+    if (i % chunks != chunks - 1) continue;
+
+    // The phase is complete: its columns of the tile (t - t0 = phase + stride * u_local), then afresh.
     if (args.out_tile_offset == 0) {  // the tile shares the stage buffers: every warp must be done with them
       asm volatile("cp.async.wait_group 0;\n");
       __syncthreads();
     }
-
-    // This phase's columns of the tile (t - t0 = phase + stride * u_local); then start afresh.
+    const int phase = args.phase_id[phase_ord];
 #pragma unroll
     for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
@@ -248,30 +249,28 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int row = wm0 + mt * 16 + gq + (e / 2) * 8, u = wu0 + nt * 8 + 2 * tq + e % 2;
-          out_tile[row * args.out_tile_stride + st.phase + s * u] = acc[mt][nt][e];
+          out_tile[row * args.out_tile_stride + phase + s * u] = acc[mt][nt][e];
           acc[mt][nt][e] = 0.f;
         }
       }
     }
-    if (!st.tile_done) continue;
-    __syncthreads();
-
-    // + bias, whole rows to (N, C_out, L_out); a phase no tap reaches holds the bias alone.
-    const int64_t t0 = st.u0 * s;
-    const int cols = static_cast<int>(std::min<int64_t>(s * kTileU, args.out_length - t0));
-    float* out_group =
-        args.out + (st.n * args.out_channels + int64_t{st.g} * args.out_per_group) * args.out_length + t0;
-    for (int row = warp; row < kTileM && st.m0 + row < args.out_per_group; row += kThreads / 32) {
-      const int co = st.m0 + row;
-      const float b = args.bias != nullptr ? args.bias[int64_t{st.g} * args.out_per_group + co] : 0.f;
-      float* out_row = out_group + int64_t{co} * args.out_length;
-      for (int col = lane; col < cols; col += 32) {
-        const bool computed = phases >> (col % s) & 1u;
-        out_row[col] = (computed ? out_tile[row * args.out_tile_stride + col] : 0.f) + b;
-      }
-    }
   }
   asm volatile("cp.async.wait_group 0;\n");
+  __syncthreads();
+
+  // + bias, whole rows to (N, C_out, L_out); a phase no tap reaches holds the bias alone.
+  const int64_t t0 = u0 * s;
+  const int cols = static_cast<int>(std::min<int64_t>(s * kTileU, args.out_length - t0));
+  float* out_group = args.out + (n * args.out_channels + int64_t{g} * args.out_per_group) * args.out_length + t0;
+  for (int row = warp; row < kTileM && m0 + row < args.out_per_group; row += kThreads / 32) {
+    const int co = m0 + row;
+    const float b = args.bias != nullptr ? args.bias[int64_t{g} * args.out_per_group + co] : 0.f;
+    float* out_row = out_group + int64_t{co} * args.out_length;
+    for (int col = lane; col < cols; col += 32) {
+      const bool computed = args.phase_mask >> (col % s) & 1u;
+      out_row[col] = (computed ? out_tile[row * args.out_tile_stride + col] : 0.f) + b;
+    }
+  }
 #endif
 }
 
@@ -299,10 +298,13 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
   const int64_t slab_pairs = (slab_len + 11) / 16 * 16 + 4;
   const int64_t stage_floats = kChunk * slab_pairs + s.kernel * tile_m * kChunk * (full_fp32 ? 2 : 1);
   const int64_t out_tile_stride = stride * kTileU + 4;
+  TensorCoreArgs args{};
+  if (!plan_phases(args, static_cast<int>(s.p.padding), static_cast<int>(s.kernel), static_cast<int>(s.p.dilation),
+                   stride)) {
+    return false;
+  }
   // With one computed phase the tile is filled after the pipeline is done and can share its buffers.
-  const uint32_t phases = active_phases(static_cast<int>(s.p.padding), static_cast<int>(s.kernel),
-                                        static_cast<int>(s.p.dilation), stride);
-  const int64_t out_tile_offset = __builtin_popcount(phases) == 1 ? 0 : kStages * stage_floats;
+  const int64_t out_tile_offset = args.phase_count == 1 ? 0 : kStages * stage_floats;
   const size_t smem_bytes =
       std::max(kStages * stage_floats, out_tile_offset + tile_m * out_tile_stride) * sizeof(float);
   const int64_t m_tiles = (s.out_per_group + tile_m - 1) / tile_m;
@@ -322,30 +324,30 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
       static_cast<int>(s.in_per_group), static_cast<int>(s.out_per_group), m16_tiles, chunks);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 
-  const TensorCoreArgs args{input.const_data_ptr<float>(),
-                            w_hi.const_data_ptr<float>(),
-                            full_fp32 ? w_lo.const_data_ptr<float>() : nullptr,
-                            bias.defined() ? bias.const_data_ptr<float>() : nullptr,
-                            out.mutable_data_ptr<float>(),
-                            s.in_channels,
-                            s.length,
-                            s.out_channels,
-                            s.out_length,
-                            static_cast<int>(s.kernel),
-                            static_cast<int>(s.in_per_group),
-                            static_cast<int>(s.out_per_group),
-                            m16_tiles,
-                            chunks,
-                            static_cast<int>(s.p.groups),
-                            static_cast<int>(s.p.stride),
-                            static_cast<int>(s.p.padding),
-                            static_cast<int>(s.p.dilation),
-                            static_cast<int>(m_tiles),
-                            static_cast<int>(t_tiles),
-                            static_cast<int>(slab_len),
-                            static_cast<int>(slab_pairs),
-                            static_cast<int>(out_tile_offset),
-                            static_cast<int>(out_tile_stride)};
+  args.x = input.const_data_ptr<float>();
+  args.w_hi = w_hi.const_data_ptr<float>();
+  args.w_lo = full_fp32 ? w_lo.const_data_ptr<float>() : nullptr;
+  args.bias = bias.defined() ? bias.const_data_ptr<float>() : nullptr;
+  args.out = out.mutable_data_ptr<float>();
+  args.in_channels = s.in_channels;
+  args.length = s.length;
+  args.out_channels = s.out_channels;
+  args.out_length = s.out_length;
+  args.taps = static_cast<int>(s.kernel);
+  args.in_per_group = static_cast<int>(s.in_per_group);
+  args.out_per_group = static_cast<int>(s.out_per_group);
+  args.m16_tiles = m16_tiles;
+  args.chunks = chunks;
+  args.groups = static_cast<int>(s.p.groups);
+  args.stride = stride;
+  args.padding = static_cast<int>(s.p.padding);
+  args.dilation = static_cast<int>(s.p.dilation);
+  args.m_tiles = static_cast<int>(m_tiles);
+  args.t_tiles = static_cast<int>(t_tiles);
+  args.slab_len = static_cast<int>(slab_len);
+  args.slab_pairs = static_cast<int>(slab_pairs);
+  args.out_tile_offset = static_cast<int>(out_tile_offset);
+  args.out_tile_stride = static_cast<int>(out_tile_stride);
   if (tile_m == 128) {
     launch<128>(args, blocks, smem_bytes, stream, full_fp32);
   } else {

@@ -15,32 +15,32 @@ c10::SymInt check_conv_transpose1d(const at::Tensor& input, const at::Tensor& we
   check_float(input, kOp, "input");
   check_same_dtype(weight, "weight", input, "input", kOp);
   check_same_device(weight, "weight", input, "input", kOp);
-  TORCH_CHECK(p.stride >= 1, kOp, ": stride must be >= 1, got ", p.stride);
-  TORCH_CHECK(p.dilation >= 1, kOp, ": dilation must be >= 1, got ", p.dilation);
-  TORCH_CHECK(p.padding >= 0, kOp, ": padding must be >= 0, got ", p.padding);
+  TORCH_CHECK(p.stride >= 1, kOp, ": stride must be >= 1, got ", text(p.stride));
+  TORCH_CHECK(p.dilation >= 1, kOp, ": dilation must be >= 1, got ", text(p.dilation));
+  TORCH_CHECK(p.padding >= 0, kOp, ": padding must be >= 0, got ", text(p.padding));
   TORCH_CHECK(p.output_padding >= 0 && p.output_padding < std::max(p.stride, p.dilation), kOp,
               ": output_padding must be >= 0 and smaller than max(stride, dilation) = ",
-              std::max(p.stride, p.dilation), ", got ", p.output_padding);
-  TORCH_CHECK(p.groups >= 1, kOp, ": groups must be >= 1, got ", p.groups);
+              text(std::max(p.stride, p.dilation)), ", got ", text(p.output_padding));
+  TORCH_CHECK(p.groups >= 1, kOp, ": groups must be >= 1, got ", text(p.groups));
   const c10::SymInt& in_channels = input.sym_size(1);
-  TORCH_CHECK(in_channels % p.groups == 0, kOp, ": input channels (", in_channels,
-              ") must be divisible by groups (", p.groups, ")");
+  TORCH_CHECK(in_channels % p.groups == 0, kOp, ": input channels (", text(in_channels),
+              ") must be divisible by groups (", text(p.groups), ")");
   TORCH_CHECK(weight.sym_size(0) == in_channels, kOp, ": weight.size(0) must equal the input channels (",
-              in_channels, "), got weight of shape ", weight.sym_sizes());
+              text(in_channels), "), got weight of shape ", text(weight.sym_sizes()));
   TORCH_CHECK(weight.sym_size(1) >= 1 && weight.sym_size(2) >= 1, kOp,
-              ": weight must have at least one output channel and one tap, got shape ", weight.sym_sizes());
-  TORCH_CHECK(input.sym_size(2) >= 1, kOp, ": input length must be >= 1, got input of shape ", input.sym_sizes());
+              ": weight must have at least one output channel and one tap, got shape ", text(weight.sym_sizes()));
+  TORCH_CHECK(input.sym_size(2) >= 1, kOp, ": input length must be >= 1, got input of shape ", text(input.sym_sizes()));
   if (bias.has_value()) {
     const c10::SymInt out_channels = weight.sym_size(1) * p.groups;
     check_dim(*bias, 1, kOp, "bias", "(C_out)");
-    TORCH_CHECK(bias->sym_size(0) == out_channels, kOp, ": bias must have C_out = ", out_channels,
-                " elements, got ", bias->sym_size(0));
+    TORCH_CHECK(bias->sym_size(0) == out_channels, kOp, ": bias must have C_out = ", text(out_channels),
+                " elements, got ", text(bias->sym_size(0)));
     check_same_dtype(*bias, "bias", input, "input", kOp);
     check_same_device(*bias, "bias", input, "input", kOp);
   }
   c10::SymInt out_length = conv_transpose1d_output_length(input.sym_size(2), weight.sym_size(2), p);
   TORCH_CHECK(out_length >= 1, kOp, ": the output length (L - 1) * stride - 2 * padding + dilation * (K - 1) + ",
-              "output_padding + 1 must be >= 1, got ", out_length, " for input of shape ", input.sym_sizes());
+              "output_padding + 1 must be >= 1, got ", text(out_length), " for input of shape ", text(input.sym_sizes()));
   return out_length;
 }
 
@@ -52,8 +52,8 @@ void check_conv_transpose1d_backward(const at::Tensor& grad_output, const at::Te
   TORCH_CHECK(grad_output.dim() == 3 && grad_output.sym_size(0) == input.sym_size(0) &&
                   grad_output.sym_size(1) == weight.sym_size(1) * p.groups && grad_output.sym_size(2) == out_length,
               "fusedops::conv_transpose1d_backward: grad_output must have the forward output's shape (",
-              input.sym_size(0), ", ", weight.sym_size(1) * p.groups, ", ", out_length, "), got ",
-              grad_output.sym_sizes());
+              text(input.sym_size(0)), ", ", text(weight.sym_size(1) * p.groups), ", ", text(out_length), "), got ",
+              text(grad_output.sym_sizes()));
 }
 
 at::Tensor conv_transpose1d_meta(const at::Tensor& input, const at::Tensor& weight,

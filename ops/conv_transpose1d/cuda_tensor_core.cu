@@ -266,6 +266,10 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
     const int co = m0 + row;
     const float b = args.bias != nullptr ? args.bias[int64_t{g} * args.out_per_group + co] : 0.f;
     float* out_row = out_group + int64_t{co} * args.out_length;
+    if (s == 1) {  // one phase, always computed: no per-column phase test
+      for (int col = lane; col < cols; col += 32) out_row[col] = out_tile[row * args.out_tile_stride + col] + b;
+      continue;
+    }
     for (int col = lane; col < cols; col += 32) {
       const bool computed = args.phase_mask >> (col % s) & 1u;
       out_row[col] = (computed ? out_tile[row * args.out_tile_stride + col] : 0.f) + b;

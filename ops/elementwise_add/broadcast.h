@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include "ops/common/checks.h"
+
 #ifdef __CUDACC__
 #define FUSEDOPS_HOST_DEVICE __host__ __device__
 #else
@@ -21,7 +23,8 @@ struct BroadcastOffsets {
 
   // `a` and `b` already expanded to `out`'s shape (broadcast dims have stride 0).
   BroadcastOffsets(const at::Tensor& a, const at::Tensor& b) : ndim(static_cast<int>(a.dim())) {
-    TORCH_CHECK(ndim <= kMaxDims, "fusedops::add: at most ", kMaxDims, " dimensions are supported, got ", ndim);
+    TORCH_CHECK(ndim <= kMaxDims, "fusedops::add: at most ", text(kMaxDims), " dimensions are supported, got ",
+                text(ndim));
     for (int d = 0; d < ndim; ++d) {
       sizes[d] = a.size(d);
       a_strides[d] = a.stride(d);

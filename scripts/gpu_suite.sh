@@ -4,11 +4,14 @@
 #   test      pytest (CUDA cases included) and ctest
 #   sanitize  compute-sanitizer memcheck over the CUDA op tests and the C++ tests
 #   bench     bench/run.py at the benchmark sizes (TF32 on and off) and the small sizes
-# Logs and results go to $OUT (default: artifacts/). Wheels for missing Python packages travel in .whl/.
+# Logs and benchmark results go to artifacts/ (bench results under artifacts/bench, to be copied into
+# bench/results/); where $OUT is set (the lent machine), artifacts/ is also packed into
+# $OUT/gpu_suite.tgz. Wheels for missing Python packages travel in .whl/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-$PWD/artifacts}
-mkdir -p "$OUT"
+LOGS=$PWD/artifacts
+mkdir -p "$LOGS/bench"
+trap '[ -n "${OUT:-}" ] && tar czf "$OUT/gpu_suite.tgz" -C "$LOGS" .' EXIT
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi
@@ -19,30 +22,34 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_devic
 # Compile with the system g++, whose libstdc++ is the one Python loads at run time: the image's
 # default CXX (/opt/gcc) is newer, and code built with its headers crashes formatting error messages
 # against the older runtime library.
+# The same goes for the code Inductor compiles and loads (AOTInductor packages): it reads CXX.
 cxx=${FUSEDOPS_CXX:-$( [ -x /usr/bin/g++ ] && echo /usr/bin/g++ || command -v g++ )}
+export CXX="$cxx"
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$(command -v python3)" \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CUDA_HOST_COMPILER="$cxx" \
-  -DFUSEDOPS_BUILD_TESTS=ON -DFUSEDOPS_BUILD_EXAMPLES=ON >"$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
-cmake --build build-gpu -j "$(nproc)" >"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
+  -DFUSEDOPS_BUILD_TESTS=ON -DFUSEDOPS_BUILD_EXAMPLES=ON >"$LOGS/cmake.log" 2>&1 || { cat "$LOGS/cmake.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" >"$LOGS/build.log" 2>&1 || { tail -50 "$LOGS/build.log"; exit 1; }
 echo "built"
 
 status=0
 for stage in "$@"; do
   case "$stage" in
     test)
-      python3 -m pytest python_tests -q -p no:cacheprovider >"$OUT/pytest.log" 2>&1 || status=1
-      tail -15 "$OUT/pytest.log"
-      ctest --test-dir build-gpu --output-on-failure >"$OUT/ctest.log" 2>&1 || status=1
-      tail -3 "$OUT/ctest.log" ;;
+      # FUSEDOPS_PYTEST_ARGS narrows the run (default: every test).
+      python3 -m pytest ${FUSEDOPS_PYTEST_ARGS:-python_tests} -q -p no:cacheprovider >"$LOGS/pytest.log" 2>&1 || status=1
+      tail -15 "$LOGS/pytest.log"
+      [ -n "${FUSEDOPS_PYTEST_ARGS:-}" ] && continue
+      ctest --test-dir build-gpu --output-on-failure >"$LOGS/ctest.log" 2>&1 || status=1
+      tail -3 "$LOGS/ctest.log" ;;
     sanitize)
       compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
         python_tests/test_conv_transpose1d.py python_tests/test_add.py -k "cuda and not large and not opcheck" \
-        >"$OUT/sanitizer.log" 2>&1 || status=1
-      tail -4 "$OUT/sanitizer.log" ;;
+        >"$LOGS/sanitizer.log" 2>&1 || status=1
+      tail -4 "$LOGS/sanitizer.log" ;;
     bench)
-      python3 bench/run.py --shapes KB --out-dir "$OUT" 2>&1 | tail -20 || status=1
-      python3 bench/run.py --shapes KB --tf32 off --skip-compile --out-dir "$OUT" 2>&1 | tail -12 || status=1
-      python3 bench/run.py --shapes SMALL --out-dir "$OUT" 2>&1 | tail -12 || status=1 ;;
+      python3 bench/run.py --shapes KB --out-dir "$LOGS/bench" 2>&1 | tail -20 || status=1
+      python3 bench/run.py --shapes KB --tf32 off --skip-compile --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1
+      python3 bench/run.py --shapes SMALL --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1 ;;
     *) echo "unknown stage $stage"; exit 2 ;;
   esac
 done

@@ -161,6 +161,8 @@ def release(device):
 def main(argv=None):
     parser, args = parse_args(argv)
     device = torch.device(args.device)
+    if device.type == "cuda" and device.index is None:  # "cuda" means the current device; APIs below need an index
+        device = torch.device("cuda", torch.cuda.current_device())
     if args.tf32:
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
     tol = 1e-2 if torch.backends.cudnn.allow_tf32 else 1e-4

@@ -175,20 +175,34 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
     float* x_s = smem + buf * stage_floats;
     // One warp per input channel of the chunk: a contiguous run of the input row.
     const int ci = chunk * kChunk + warp;
-    const float* row = x_group + int64_t{ci} * args.length;
     const int64_t l_first = u0 + args.phase_base[phase_ord];
+    const float* src_row = x_group + int64_t{ci} * args.length + l_first;  // slab column 0
+    // Columns [valid_begin, valid_end) lie inside the input row; the rest are zero-filled.
+    const int valid_begin = static_cast<int>(std::min<int64_t>(std::max<int64_t>(-l_first, 0), args.slab_len));
+    const int valid_end = ci < args.in_per_group
+                              ? static_cast<int>(std::max<int64_t>(std::min<int64_t>(args.length - l_first, args.slab_len), 0))
+                              : 0;
     float* x_row = x_s + (warp % 4) * 2 * args.slab_pairs + warp / 4;
     for (int j = lane; j < args.slab_len; j += 32) {
-      const int64_t l = l_first + j;
-      const bool valid = ci < args.in_per_group && l >= 0 && l < args.length;
-      cp_async4(x_row + 2 * j, valid ? row + l : args.x, valid);
+      const bool valid = j >= valid_begin && j < valid_end;
+      cp_async4(x_row + 2 * j, valid ? src_row + j : args.x, valid);
     }
-    const int64_t w_first = ((w_group + int64_t{chunk} * taps) * args.m16_tiles + m0 / 16) * 128;
-    for (int e = tid; e < taps * kWFloatsPerTap / 4; e += kThreads) {
-      const int k = e / (kWFloatsPerTap / 4), v = e % (kWFloatsPerTap / 4) * 4;
-      const int64_t src = w_first + int64_t{k} * args.m16_tiles * 128 + v;
-      cp_async16(x_s + x_floats + k * kWFloatsPerTap + v, args.w_hi + src);
-      if (kSplit) cp_async16(x_s + x_floats + w_floats + k * kWFloatsPerTap + v, args.w_lo + src);
+    // The stage's weights: for each tap, kTileM * kChunk floats starting at w_tap0 + k * tap_stride.
+    const int64_t tap_stride = int64_t{args.m16_tiles} * 128;
+    const float* w_hi = args.w_hi + ((w_group + int64_t{chunk} * taps) * args.m16_tiles + m0 / 16) * 128;
+    const float* w_lo = kSplit ? args.w_lo + (w_hi - args.w_hi) : nullptr;
+    float* w_s = x_s + x_floats;
+    if (tap_stride == kWFloatsPerTap) {  // one channel tile: the stage is one contiguous run
+      for (int e = tid * 4; e < w_floats; e += kThreads * 4) {
+        cp_async16(w_s + e, w_hi + e);
+        if (kSplit) cp_async16(w_s + w_floats + e, w_lo + e);
+      }
+    } else {
+      for (int e = tid; e < taps * kWFloatsPerTap / 4; e += kThreads) {
+        const int k = e / (kWFloatsPerTap / 4), v = e % (kWFloatsPerTap / 4) * 4;
+        cp_async16(w_s + k * kWFloatsPerTap + v, w_hi + k * tap_stride + v);
+        if (kSplit) cp_async16(w_s + w_floats + k * kWFloatsPerTap + v, w_lo + k * tap_stride + v);
+      }
     }
   };
 

@@ -30,7 +30,11 @@ namespace fusedops {
 namespace {
 
 constexpr int kThreads = 256;  // 8 warps: 2 along C_out x 4 along u
-constexpr int kChunk = 8;      // input channels per pipeline stage: the mma's K
+constexpr int kChunk = 8;      // input channels of one mma step (its K) and of the weight packing
+
+// Chunks per pipeline stage. Two halve the barriers per mma (TF32: 1.2-1.25x on H100); with 3xTF32 the
+// doubled weights would leave room for one block per SM only, which costs more than the barriers.
+__host__ __device__ constexpr int sub_chunks(bool split) { return split ? 1 : 2; }
 constexpr int kStages = 3;
 constexpr int kTileU = 128;    // u-columns per block (per phase)
 constexpr int kMaxStride = 32; // phases tracked in one 32-bit mask
@@ -144,11 +148,12 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
   constexpr int kWarpM = kTileM / 2, kWarpU = kTileU / 4;
   constexpr int kMTiles = kWarpM / 16, kNTiles = kWarpU / 8;
   constexpr int kWFloatsPerTap = kTileM * kChunk;
+  constexpr int kSubChunks = sub_chunks(kSplit);
   extern __shared__ __align__(16) float smem[];
 
   const int s = args.stride, taps = args.taps, chunks = args.chunks;
-  const int x_floats = kChunk * args.slab_pairs;
-  const int w_floats = taps * kWFloatsPerTap;
+  const int x_floats = kSubChunks * kChunk * args.slab_pairs;
+  const int w_floats = kSubChunks * taps * kWFloatsPerTap;
   const int stage_floats = x_floats + w_floats * (kSplit ? 2 : 1);
   float* out_tile = smem + args.out_tile_offset;
 
@@ -168,26 +173,30 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
   const float* x_group = args.x + (n * args.in_channels + int64_t{g} * args.in_per_group) * args.length;
   const int64_t w_group = int64_t{g} * chunks * taps;
 
-  // One pipeline step = one (phase, chunk): step = phase_ord * chunks + chunk.
-  const int steps = args.phase_count * chunks;
+  // One pipeline step = one (phase, stage of kSubChunks chunks): step = phase_ord * stages + stage.
+  const int stages = chunks / kSubChunks;  // chunks is a multiple of kSubChunks (zero-padded)
+  const int steps = args.phase_count * stages;
   auto load_stage = [&](int step, int buf) {
-    const int phase_ord = step / chunks, chunk = step % chunks;
+    const int phase_ord = step / stages, chunk = step % stages * kSubChunks;
     float* x_s = smem + buf * stage_floats;
-    // One warp per input channel of the chunk: a contiguous run of the input row.
-    const int ci = chunk * kChunk + warp;
     const int64_t l_first = u0 + args.phase_base[phase_ord];
-    const float* src_row = x_group + int64_t{ci} * args.length + l_first;  // slab column 0
     // Columns [valid_begin, valid_end) lie inside the input row; the rest are zero-filled.
     const int valid_begin = static_cast<int>(std::min<int64_t>(std::max<int64_t>(-l_first, 0), args.slab_len));
-    const int valid_end = ci < args.in_per_group
-                              ? static_cast<int>(std::max<int64_t>(std::min<int64_t>(args.length - l_first, args.slab_len), 0))
-                              : 0;
-    float* x_row = x_s + (warp % 4) * 2 * args.slab_pairs + warp / 4;
-    for (int j = lane; j < args.slab_len; j += 32) {
-      const bool valid = j >= valid_begin && j < valid_end;
-      cp_async4(x_row + 2 * j, valid ? src_row + j : args.x, valid);
+    const int valid_end =
+        static_cast<int>(std::max<int64_t>(std::min<int64_t>(args.length - l_first, args.slab_len), 0));
+    // Each warp copies whole input rows (channels), one per chunk of the stage.
+#pragma unroll
+    for (int sub = 0; sub < kSubChunks; ++sub) {
+      const int ci = (chunk + sub) * kChunk + warp;
+      const float* src_row = x_group + int64_t{ci} * args.length + l_first;  // slab column 0
+      const int row_end = ci < args.in_per_group ? valid_end : 0;
+      float* x_row = x_s + sub * kChunk * args.slab_pairs + (warp % 4) * 2 * args.slab_pairs + warp / 4;
+      for (int j = lane; j < args.slab_len; j += 32) {
+        const bool valid = j >= valid_begin && j < row_end;
+        cp_async4(x_row + 2 * j, valid ? src_row + j : args.x, valid);
+      }
     }
-    // The stage's weights: for each tap, kTileM * kChunk floats starting at w_tap0 + k * tap_stride.
+    // The stage's weights: for each (chunk, tap), kTileM * kChunk floats, tap_stride apart.
     const int64_t tap_stride = int64_t{args.m16_tiles} * 128;
     const float* w_hi = args.w_hi + ((w_group + int64_t{chunk} * taps) * args.m16_tiles + m0 / 16) * 128;
     const float* w_lo = kSplit ? args.w_lo + (w_hi - args.w_hi) : nullptr;
@@ -198,7 +207,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
         if (kSplit) cp_async16(w_s + w_floats + e, w_lo + e);
       }
     } else {
-      for (int e = tid; e < taps * kWFloatsPerTap / 4; e += kThreads) {
+      for (int e = tid; e < kSubChunks * taps * kWFloatsPerTap / 4; e += kThreads) {
         const int k = e / (kWFloatsPerTap / 4), v = e % (kWFloatsPerTap / 4) * 4;
         cp_async16(w_s + k * kWFloatsPerTap + v, w_hi + k * tap_stride + v);
         if (kSplit) cp_async16(w_s + w_floats + k * kWFloatsPerTap + v, w_lo + k * tap_stride + v);
@@ -218,7 +227,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
     if (i + kStages - 1 < steps) load_stage(i + kStages - 1, (i + kStages - 1) % kStages);
     asm volatile("cp.async.commit_group;\n");
 
-    const int phase_ord = i / chunks;
+    const int phase_ord = i / stages;
     const int* tap_offset = args.tap_offset + phase_ord * taps;
     const float* x_s = smem + (i % kStages) * stage_floats;
     const float2* x_pairs = reinterpret_cast<const float2*>(x_s) + tq * args.slab_pairs + wu0 + gq;
@@ -226,29 +235,33 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
     for (int k = 0; k < taps; ++k) {
       const int offset = tap_offset[k];
       if (offset < 0) continue;
-      float4 a_hi[kMTiles], a_lo[kMTiles];
 #pragma unroll
-      for (int mt = 0; mt < kMTiles; ++mt) {
-        a_hi[mt] = w_frag[k * (kWFloatsPerTap / 4) + mt * 32];
-        if (kSplit) a_lo[mt] = w_frag[w_floats / 4 + k * (kWFloatsPerTap / 4) + mt * 32];
-      }
-#pragma unroll
-      for (int nt = 0; nt < kNTiles; ++nt) {
-        const float2 v = x_pairs[nt * 8 + offset];
-        const uint32_t b0 = to_tf32(v.x), b1 = to_tf32(v.y);
-        uint32_t b0_lo = 0, b1_lo = 0;
-        if (kSplit) b0_lo = to_tf32(v.x - __uint_as_float(b0)), b1_lo = to_tf32(v.y - __uint_as_float(b1));
+      for (int sub = 0; sub < kSubChunks; ++sub) {
+        float4 a_hi[kMTiles], a_lo[kMTiles];
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {
-          if (kSplit) {
-            mma_tf32(acc[mt][nt], a_lo[mt], b0, b1);
-            mma_tf32(acc[mt][nt], a_hi[mt], b0_lo, b1_lo);
+          const int frag = (sub * taps + k) * (kWFloatsPerTap / 4) + mt * 32;
+          a_hi[mt] = w_frag[frag];
+          if (kSplit) a_lo[mt] = w_frag[w_floats / 4 + frag];
+        }
+#pragma unroll
+        for (int nt = 0; nt < kNTiles; ++nt) {
+          const float2 v = x_pairs[sub * (kChunk / 2) * args.slab_pairs + nt * 8 + offset];
+          const uint32_t b0 = to_tf32(v.x), b1 = to_tf32(v.y);
+          uint32_t b0_lo = 0, b1_lo = 0;
+          if (kSplit) b0_lo = to_tf32(v.x - __uint_as_float(b0)), b1_lo = to_tf32(v.y - __uint_as_float(b1));
+#pragma unroll
+          for (int mt = 0; mt < kMTiles; ++mt) {
+            if (kSplit) {
+              mma_tf32(acc[mt][nt], a_lo[mt], b0, b1);
+              mma_tf32(acc[mt][nt], a_hi[mt], b0_lo, b1_lo);
+            }
+            mma_tf32(acc[mt][nt], a_hi[mt], b0, b1);
           }
-          mma_tf32(acc[mt][nt], a_hi[mt], b0, b1);
         }
       }
     }
-    if (i % chunks != chunks - 1) continue;
+    if (i % stages != stages - 1) continue;
 
     // The phase is complete: its columns of the tile (t - t0 = phase + stride * u_local), then afresh.
     if (args.out_tile_offset == 0) {  // the tile shares the stage buffers: every warp must be done with them
@@ -314,7 +327,8 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
   const int64_t slab_len = kTileU + (halo + stride - 1) / stride;
   // Pair-row stride = 4 (mod 16) float2: the 8-byte fragment loads of a half-warp hit 32 distinct banks.
   const int64_t slab_pairs = (slab_len + 11) / 16 * 16 + 4;
-  const int64_t stage_floats = kChunk * slab_pairs + s.kernel * tile_m * kChunk * (full_fp32 ? 2 : 1);
+  const int64_t stage_floats =
+      sub_chunks(full_fp32) * kChunk * (slab_pairs + s.kernel * tile_m * (full_fp32 ? 2 : 1));
   const int64_t out_tile_stride = stride * kTileU + 4;
   TensorCoreArgs args{};
   if (!plan_phases(args, static_cast<int>(s.p.padding), static_cast<int>(s.kernel), static_cast<int>(s.p.dilation),
@@ -330,7 +344,10 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
   const int64_t blocks = s.batch * s.p.groups * t_tiles * m_tiles;
   if (smem_bytes > props->sharedMemPerBlockOptin || blocks > INT_MAX) return false;
 
-  const int chunks = static_cast<int>((s.in_per_group + kChunk - 1) / kChunk);
+  // Chunks of kChunk input channels, padded (with zero weights) to whole stages.
+  const int stage_channels = kChunk * sub_chunks(full_fp32);
+  const int chunks =
+      static_cast<int>((s.in_per_group + stage_channels - 1) / stage_channels * sub_chunks(full_fp32));
   const int m16_tiles = static_cast<int>(m_tiles * tile_m / 16);
   const int64_t packed = s.p.groups * chunks * s.kernel * m16_tiles * 128;
   const at::Tensor w_hi = at::empty({packed}, weight.options());

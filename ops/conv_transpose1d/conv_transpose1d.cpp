@@ -56,6 +56,30 @@ void check_conv_transpose1d_backward(const at::Tensor& grad_output, const at::Te
               text(grad_output.sym_sizes()));
 }
 
+ConvTranspose1dCall prepare_conv_transpose1d(const at::Tensor& input, const at::Tensor& weight,
+                                             const std::optional<at::Tensor>& bias, const ConvTranspose1dParams& p) {
+  check_conv_transpose1d(input, weight, bias, p);
+  const at::Tensor x = input.contiguous(), w = weight.contiguous();
+  ConvTranspose1dShape shape(x, w, p);
+  at::Tensor out = at::empty({shape.batch, shape.out_channels, shape.out_length}, x.options());
+  return {x, w, bias.has_value() ? bias->contiguous() : at::Tensor(), shape, out};
+}
+
+ConvTranspose1dBackwardCall prepare_conv_transpose1d_backward(const at::Tensor& grad_output, const at::Tensor& input,
+                                                              const at::Tensor& weight, const ConvTranspose1dParams& p,
+                                                              std::array<bool, 3> output_mask) {
+  check_conv_transpose1d_backward(grad_output, input, weight, p);
+  const at::Tensor x = input.contiguous(), w = weight.contiguous();
+  ConvTranspose1dShape shape(x, w, p);
+  return {grad_output.contiguous(),
+          x,
+          w,
+          shape,
+          output_mask[0] ? at::empty_like(x) : at::Tensor(),
+          output_mask[1] ? at::empty_like(w) : at::Tensor(),
+          output_mask[2] ? at::empty({shape.out_channels}, w.options()) : at::Tensor()};
+}
+
 at::Tensor conv_transpose1d_meta(const at::Tensor& input, const at::Tensor& weight,
                                  const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding,
                                  int64_t output_padding, int64_t groups, int64_t dilation) {

@@ -45,6 +45,26 @@ struct ConvTranspose1dShape {
   }
 };
 
+// One forward call's arguments, checked and contiguous, its sizes, and the (uninitialized) output.
+struct ConvTranspose1dCall {
+  at::Tensor input, weight, bias;  // bias undefined when there is none
+  ConvTranspose1dShape shape;
+  at::Tensor out;
+};
+ConvTranspose1dCall prepare_conv_transpose1d(const at::Tensor& input, const at::Tensor& weight,
+                                             const std::optional<at::Tensor>& bias, const ConvTranspose1dParams& p);
+
+// One backward call's arguments, checked and contiguous, its sizes, and the gradients output_mask asks
+// for (uninitialized; undefined where not asked for).
+struct ConvTranspose1dBackwardCall {
+  at::Tensor grad_output, input, weight;
+  ConvTranspose1dShape shape;
+  at::Tensor grad_input, grad_weight, grad_bias;
+};
+ConvTranspose1dBackwardCall prepare_conv_transpose1d_backward(const at::Tensor& grad_output, const at::Tensor& input,
+                                                              const at::Tensor& weight, const ConvTranspose1dParams& p,
+                                                              std::array<bool, 3> output_mask);
+
 // Checks every argument (ranks, dtypes, devices, channel and group arithmetic, hyper-parameters) and
 // returns the output length. Works on real, meta and fake tensors alike (symbolic sizes allowed).
 c10::SymInt check_conv_transpose1d(const at::Tensor& input, const at::Tensor& weight,

@@ -106,53 +106,44 @@ void grad_bias_kernel(const Shape& s, const scalar_t* go, scalar_t* gb) {
 
 }  // namespace
 
-at::Tensor conv_transpose1d_cpu(const at::Tensor& input_in, const at::Tensor& weight_in,
-                                const std::optional<at::Tensor>& bias_in, int64_t stride, int64_t padding,
+at::Tensor conv_transpose1d_cpu(const at::Tensor& input, const at::Tensor& weight,
+                                const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding,
                                 int64_t output_padding, int64_t groups, int64_t dilation) {
-  const ConvTranspose1dParams p{stride, padding, output_padding, groups, dilation};
-  check_conv_transpose1d(input_in, weight_in, bias_in, p);
-  const at::Tensor input = input_in.contiguous(), weight = weight_in.contiguous();
-  const at::Tensor bias = bias_in.has_value() ? bias_in->contiguous() : at::Tensor();
-  const Shape s(input, weight, p);
-  at::Tensor out = at::empty({s.batch, s.out_channels, s.out_length}, input.options());
-  if (out.numel() == 0) return out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "fusedops::conv_transpose1d cpu",
+  const ConvTranspose1dCall c =
+      prepare_conv_transpose1d(input, weight, bias, {stride, padding, output_padding, groups, dilation});
+  if (c.out.numel() == 0) return c.out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.input.scalar_type(), "fusedops::conv_transpose1d cpu",
                                   [&] {
-                                    forward_kernel<scalar_t>(s, input.const_data_ptr<scalar_t>(),
-                                                             weight.const_data_ptr<scalar_t>(),
-                                                             bias.defined() ? bias.const_data_ptr<scalar_t>() : nullptr,
-                                                             out.mutable_data_ptr<scalar_t>());
+                                    forward_kernel<scalar_t>(
+                                        c.shape, c.input.const_data_ptr<scalar_t>(), c.weight.const_data_ptr<scalar_t>(),
+                                        c.bias.defined() ? c.bias.const_data_ptr<scalar_t>() : nullptr,
+                                        c.out.mutable_data_ptr<scalar_t>());
                                   });
-  return out;
+  return c.out;
 }
 
-ConvGrads conv_transpose1d_backward_cpu(const at::Tensor& grad_output_in, const at::Tensor& input_in,
-                                        const at::Tensor& weight_in, int64_t stride, int64_t padding,
+ConvGrads conv_transpose1d_backward_cpu(const at::Tensor& grad_output, const at::Tensor& input,
+                                        const at::Tensor& weight, int64_t stride, int64_t padding,
                                         int64_t output_padding, int64_t groups, int64_t dilation,
                                         std::array<bool, 3> output_mask) {
-  const ConvTranspose1dParams p{stride, padding, output_padding, groups, dilation};
-  check_conv_transpose1d_backward(grad_output_in, input_in, weight_in, p);
-  const at::Tensor go = grad_output_in.contiguous(), input = input_in.contiguous(), weight = weight_in.contiguous();
-  const Shape s(input, weight, p);
-  at::Tensor grad_input = output_mask[0] ? at::empty_like(input) : at::Tensor();
-  at::Tensor grad_weight = output_mask[1] ? at::empty_like(weight) : at::Tensor();
-  at::Tensor grad_bias = output_mask[2] ? at::empty({s.out_channels}, weight.options()) : at::Tensor();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
+  const ConvTranspose1dBackwardCall c = prepare_conv_transpose1d_backward(
+      grad_output, input, weight, {stride, padding, output_padding, groups, dilation}, output_mask);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.input.scalar_type(),
                                   "fusedops::conv_transpose1d_backward cpu", [&] {
-                                    const scalar_t* gop = go.const_data_ptr<scalar_t>();
-                                    if (grad_input.defined() && grad_input.numel() > 0) {
-                                      grad_input_kernel<scalar_t>(s, gop, weight.const_data_ptr<scalar_t>(),
-                                                                  grad_input.mutable_data_ptr<scalar_t>());
+                                    const scalar_t* go = c.grad_output.const_data_ptr<scalar_t>();
+                                    if (c.grad_input.defined() && c.grad_input.numel() > 0) {
+                                      grad_input_kernel<scalar_t>(c.shape, go, c.weight.const_data_ptr<scalar_t>(),
+                                                                  c.grad_input.mutable_data_ptr<scalar_t>());
                                     }
-                                    if (grad_weight.defined()) {
-                                      grad_weight_kernel<scalar_t>(s, input.const_data_ptr<scalar_t>(), gop,
-                                                                   grad_weight.mutable_data_ptr<scalar_t>());
+                                    if (c.grad_weight.defined()) {
+                                      grad_weight_kernel<scalar_t>(c.shape, c.input.const_data_ptr<scalar_t>(), go,
+                                                                   c.grad_weight.mutable_data_ptr<scalar_t>());
                                     }
-                                    if (grad_bias.defined()) {
-                                      grad_bias_kernel<scalar_t>(s, gop, grad_bias.mutable_data_ptr<scalar_t>());
+                                    if (c.grad_bias.defined()) {
+                                      grad_bias_kernel<scalar_t>(c.shape, go, c.grad_bias.mutable_data_ptr<scalar_t>());
                                     }
                                   });
-  return {grad_input, grad_weight, grad_bias};
+  return {c.grad_input, c.grad_weight, c.grad_bias};
 }
 
 }  // namespace fusedops

@@ -171,61 +171,55 @@ void grad_weight(const Shape& s, const at::Tensor& input, const at::Tensor& go, 
 
 }  // namespace
 
-at::Tensor conv_transpose1d_cuda(const at::Tensor& input_in, const at::Tensor& weight_in,
-                                 const std::optional<at::Tensor>& bias_in, int64_t stride, int64_t padding,
+at::Tensor conv_transpose1d_cuda(const at::Tensor& input, const at::Tensor& weight,
+                                 const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding,
                                  int64_t output_padding, int64_t groups, int64_t dilation) {
-  const ConvTranspose1dParams p{stride, padding, output_padding, groups, dilation};
-  check_conv_transpose1d(input_in, weight_in, bias_in, p);
-  const c10::cuda::CUDAGuard guard(input_in.device());
-  const at::Tensor input = input_in.contiguous(), weight = weight_in.contiguous();
-  const at::Tensor bias = bias_in.has_value() ? bias_in->contiguous() : at::Tensor();
-  const Shape s(input, weight, p);
-  at::Tensor out = at::empty({s.batch, s.out_channels, s.out_length}, input.options());
-  if (out.numel() == 0) return out;
+  const c10::cuda::CUDAGuard guard(input.device());
+  ConvTranspose1dCall c =
+      prepare_conv_transpose1d(input, weight, bias, {stride, padding, output_padding, groups, dilation});
+  if (c.out.numel() == 0) return c.out;
   // PyTorch's precision policy for float32 convolutions: TF32 only when cuDNN may use it.
-  if (input.scalar_type() == at::kFloat &&
-      conv_transpose1d_forward_tensor_core(s, input, weight, bias, out, !at::globalContext().allowTF32CuDNN())) {
-    return out;
+  if (c.input.scalar_type() == at::kFloat &&
+      conv_transpose1d_forward_tensor_core(c.shape, c.input, c.weight, c.bias, c.out,
+                                           !at::globalContext().allowTF32CuDNN())) {
+    return c.out;
   }
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "fusedops::conv_transpose1d cuda", [&] {
-    forward_direct_kernel<scalar_t><<<grid_stride_blocks(out.numel(), kThreads, 8), kThreads, 0, stream>>>(
-        input.const_data_ptr<scalar_t>(), weight.const_data_ptr<scalar_t>(),
-        bias.defined() ? bias.const_data_ptr<scalar_t>() : nullptr, out.mutable_data_ptr<scalar_t>(), s);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.input.scalar_type(), "fusedops::conv_transpose1d cuda", [&] {
+    forward_direct_kernel<scalar_t><<<grid_stride_blocks(c.out.numel(), kThreads, 8), kThreads, 0, stream>>>(
+        c.input.const_data_ptr<scalar_t>(), c.weight.const_data_ptr<scalar_t>(),
+        c.bias.defined() ? c.bias.const_data_ptr<scalar_t>() : nullptr, c.out.mutable_data_ptr<scalar_t>(), c.shape);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return out;
+  return c.out;
 }
 
-ConvGrads conv_transpose1d_backward_cuda(const at::Tensor& grad_output_in, const at::Tensor& input_in,
-                                         const at::Tensor& weight_in, int64_t stride, int64_t padding,
+ConvGrads conv_transpose1d_backward_cuda(const at::Tensor& grad_output, const at::Tensor& input,
+                                         const at::Tensor& weight, int64_t stride, int64_t padding,
                                          int64_t output_padding, int64_t groups, int64_t dilation,
                                          std::array<bool, 3> output_mask) {
-  const ConvTranspose1dParams p{stride, padding, output_padding, groups, dilation};
-  check_conv_transpose1d_backward(grad_output_in, input_in, weight_in, p);
-  const c10::cuda::CUDAGuard guard(input_in.device());
-  const at::Tensor go = grad_output_in.contiguous(), input = input_in.contiguous(), weight = weight_in.contiguous();
-  const Shape s(input, weight, p);
-  at::Tensor grad_input = output_mask[0] ? at::empty_like(input) : at::Tensor();
-  at::Tensor grad_weight_out = output_mask[1] ? at::empty_like(weight) : at::Tensor();
-  at::Tensor grad_bias = output_mask[2] ? at::empty({s.out_channels}, weight.options()) : at::Tensor();
+  const c10::cuda::CUDAGuard guard(input.device());
+  ConvTranspose1dBackwardCall c = prepare_conv_transpose1d_backward(
+      grad_output, input, weight, {stride, padding, output_padding, groups, dilation}, output_mask);
+  const Shape& s = c.shape;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  if (grad_input.defined() && grad_input.numel() > 0) {
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "fusedops grad_input cuda", [&] {
-      grad_input_kernel<scalar_t><<<grid_stride_blocks(grad_input.numel(), kThreads, 8), kThreads, 0, stream>>>(
-          go.const_data_ptr<scalar_t>(), weight.const_data_ptr<scalar_t>(), grad_input.mutable_data_ptr<scalar_t>(), s);
+  if (c.grad_input.defined() && c.grad_input.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.input.scalar_type(), "fusedops grad_input cuda", [&] {
+      grad_input_kernel<scalar_t><<<grid_stride_blocks(c.grad_input.numel(), kThreads, 8), kThreads, 0, stream>>>(
+          c.grad_output.const_data_ptr<scalar_t>(), c.weight.const_data_ptr<scalar_t>(),
+          c.grad_input.mutable_data_ptr<scalar_t>(), s);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   }
-  if (grad_weight_out.defined()) grad_weight(s, input, go, grad_weight_out, stream);
-  if (grad_bias.defined()) {
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "fusedops grad_bias cuda", [&] {
-      grad_bias_kernel<scalar_t><<<s.out_channels, kThreads, 0, stream>>>(go.const_data_ptr<scalar_t>(),
-                                                                          grad_bias.mutable_data_ptr<scalar_t>(), s);
+  if (c.grad_weight.defined()) grad_weight(s, c.input, c.grad_output, c.grad_weight, stream);
+  if (c.grad_bias.defined()) {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.input.scalar_type(), "fusedops grad_bias cuda", [&] {
+      grad_bias_kernel<scalar_t><<<s.out_channels, kThreads, 0, stream>>>(c.grad_output.const_data_ptr<scalar_t>(),
+                                                                          c.grad_bias.mutable_data_ptr<scalar_t>(), s);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   }
-  return {grad_input, grad_weight_out, grad_bias};
+  return {c.grad_input, c.grad_weight, c.grad_bias};
 }
 
 }  // namespace fusedops

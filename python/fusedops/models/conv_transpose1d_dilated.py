@@ -1,9 +1,8 @@
 """L1_74 and L1_79: nn.ConvTranspose1d with dilation (and stride), KernelBench level 1 problems 74 and 79."""
-import torch
 import torch.nn as nn
 
-import fusedops  # noqa: F401  (registers torch.ops.fusedops)
 from fusedops.models._inputs import make_getters
+from fusedops.models.conv_transpose1d import FusedConvTranspose1dForward
 
 
 class Model(nn.Module):
@@ -16,13 +15,8 @@ class Model(nn.Module):
         return self.conv1d_transpose(x)
 
 
-class ModelNew(Model):
-    """Same parameters (the nn.ConvTranspose1d submodule holds them); one fusedops kernel per forward."""
-
-    def forward(self, x):
-        conv = self.conv1d_transpose
-        return torch.ops.fusedops.conv_transpose1d(x, conv.weight, conv.bias, conv.stride[0], conv.padding[0],
-                                                   conv.output_padding[0], conv.groups, conv.dilation[0])
+class ModelNew(FusedConvTranspose1dForward, Model):
+    """Same constructor and parameters as Model; one fusedops kernel per forward."""
 
 
 PROBLEMS = {

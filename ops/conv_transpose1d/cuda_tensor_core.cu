@@ -7,11 +7,11 @@
 // kTileU u-columns of every phase, i.e. stride * kTileU contiguous outputs: GEMM M = C_out/groups,
 // N = u, K = C_in/groups x taps, one phase after the other.
 //
-// For each 8-channel chunk a pipeline stage holds (a) the input slab covering the tile plus the taps'
-// halo, read once from PyTorch's (N, C, L) layout and shared by every tap, stored with channels c and
-// c + 4 side by side so a B fragment is one 8-byte load; (b) the chunk's weights, pre-packed in mma
-// A-fragment order (one 16-byte load per fragment), kStages deep with cp.async, the pipeline running
-// across phase boundaries. The accumulators go through a shared-memory tile so that the output is
+// A pipeline stage holds, for one or two 8-channel chunks, (a) the input slab covering the tile plus
+// the taps' halo, read once from PyTorch's (N, C, L) layout and shared by every tap, stored with
+// channels c and c + 4 side by side so a B fragment is one 8-byte load; (b) the chunks' weights,
+// pre-packed in mma A-fragment order (one 16-byte load per fragment). kStages deep with cp.async, the
+// pipeline running across phase boundaries. The accumulators go through a shared-memory tile so that the output is
 // written in whole, coalesced rows; with a single computed phase that tile reuses the stage buffers,
 // which keeps two blocks resident per SM. (A persistent variant that pipelined across tiles needed a
 // separate tile, fit one block per SM, and ran slower: bench/NOTES.md.)
@@ -37,7 +37,7 @@ constexpr int kChunk = 8;      // input channels of one mma step (its K) and of 
 __host__ __device__ constexpr int sub_chunks(bool split) { return split ? 1 : 2; }
 constexpr int kStages = 3;
 constexpr int kTileU = 128;    // u-columns per block (per phase)
-constexpr int kMaxStride = 32; // phases tracked in one 32-bit mask
+constexpr int kMaxStride = 32;  // phases tracked in one 32-bit mask
 constexpr int kMaxPhaseTaps = 256;  // (phase, tap) table entries passed with the arguments
 
 struct TensorCoreArgs {

@@ -2,6 +2,8 @@
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
 
 #include "ops/elementwise_add/add.h"
 #include "ops/elementwise_add/broadcast.h"
@@ -21,8 +23,9 @@ at::Tensor add_cpu(const at::Tensor& a_in, const at::Tensor& b_in) {
     const scalar_t* pb = b.const_data_ptr<scalar_t>();
     scalar_t* po = out.mutable_data_ptr<scalar_t>();
     if (a.is_contiguous() && b.is_contiguous()) {
+      using Vec = at::vec::Vectorized<scalar_t>;  // SIMD; half types add in float32 and round once
       at::parallel_for(0, n, at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) po[i] = static_cast<opmath_t>(pa[i]) + static_cast<opmath_t>(pb[i]);
+        at::vec::map2([](Vec x, Vec y) { return x + y; }, po + begin, pa + begin, pb + begin, end - begin);
       });
       return;
     }

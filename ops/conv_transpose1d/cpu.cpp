@@ -15,26 +15,35 @@ namespace {
 
 using Shape = ConvTranspose1dShape;
 
+// Output phase r (t = r + stride * u) receives, from tap k, input l = u + c with
+// c = (r + padding - k * dilation) / stride when that divides exactly: for each phase the loop runs over
+// contiguous u and l, which vectorizes, and each phase is written out once.
 template <typename scalar_t>
 void forward_kernel(const Shape& s, const scalar_t* x, const scalar_t* w, const scalar_t* bias, scalar_t* out) {
   using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t stride = s.p.stride;
   at::parallel_for(0, s.batch * s.out_channels, 1, [&](int64_t begin, int64_t end) {
-    std::vector<opmath_t> acc(s.out_length);
+    std::vector<opmath_t> acc((s.out_length + stride - 1) / stride);
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.out_channels, co = row % s.out_channels;
       const int64_t g = co / s.out_per_group, co_in_group = co % s.out_per_group;
-      std::fill(acc.begin(), acc.end(), bias ? static_cast<opmath_t>(bias[co]) : opmath_t(0));
-      for (int64_t ci = g * s.in_per_group; ci < (g + 1) * s.in_per_group; ++ci) {
-        const scalar_t* x_row = x + (n * s.in_channels + ci) * s.length;
-        for (int64_t k = 0; k < s.kernel; ++k) {
-          const opmath_t wv = w[(ci * s.out_per_group + co_in_group) * s.kernel + k];
-          const int64_t offset = k * s.p.dilation - s.p.padding;
-          int64_t l0, l1;
-          s.input_range(offset, l0, l1);
-          for (int64_t l = l0; l < l1; ++l) acc[l * s.p.stride + offset] += wv * static_cast<opmath_t>(x_row[l]);
+      scalar_t* out_row = out + row * s.out_length;
+      for (int64_t r = 0; r < std::min(stride, s.out_length); ++r) {
+        const int64_t count = (s.out_length - r + stride - 1) / stride;
+        std::fill(acc.begin(), acc.begin() + count, bias ? static_cast<opmath_t>(bias[co]) : opmath_t(0));
+        for (int64_t ci = g * s.in_per_group; ci < (g + 1) * s.in_per_group; ++ci) {
+          const scalar_t* x_row = x + (n * s.in_channels + ci) * s.length;
+          for (int64_t k = 0; k < s.kernel; ++k) {
+            const int64_t num = r + s.p.padding - k * s.p.dilation;
+            if (num % stride != 0) continue;
+            const int64_t c = num / stride;
+            const int64_t u_begin = std::max<int64_t>(0, -c), u_end = std::min(count, s.length - c);
+            const opmath_t wv = w[(ci * s.out_per_group + co_in_group) * s.kernel + k];
+            for (int64_t u = u_begin; u < u_end; ++u) acc[u] += wv * static_cast<opmath_t>(x_row[u + c]);
+          }
         }
+        for (int64_t u = 0; u < count; ++u) out_row[r + stride * u] = static_cast<scalar_t>(acc[u]);
       }
-      std::copy(acc.begin(), acc.end(), out + row * s.out_length);
     }
   });
 }

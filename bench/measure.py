@@ -6,6 +6,8 @@ import time
 
 import torch
 
+import fusedops.models
+
 SEED = 0
 TRIALS = 5
 FLUSH_BYTES = 256 << 20  # larger than any current GPU's L2 (H100: 50 MB)
@@ -13,10 +15,7 @@ FLUSH_BYTES = 256 << 20  # larger than any current GPU's L2 (H100: 50 MB)
 
 def build_models(module, init_args, device):
     """Model and ModelNew built under the same seed; their state_dicts must be identical."""
-    torch.manual_seed(SEED)
-    model = module.Model(*init_args)
-    torch.manual_seed(SEED)
-    model_new = module.ModelNew(*init_args)
+    model, model_new = fusedops.models.build_models(module, init_args, SEED)
     ref, new = model.state_dict(), model_new.state_dict()
     assert ref.keys() == new.keys() and all(torch.equal(ref[k], new[k]) for k in ref), (
         "Model and ModelNew built under the same seed have different state_dicts")

@@ -4,11 +4,14 @@ For each case below: OUT_DIR/<case>.pt, torch.jit.script(ModelNew) in float32, a
 torch.save({"inputs": [float32 tensors], "expected": the reference Model's output computed in float64}).
 """
 import argparse
+import sys
 from pathlib import Path
 
-import torch
-
 from fusedops.models import conv_transpose1d, conv_transpose1d_dilated, elementwise_add
+
+# The example's exporter writes the same two files; reuse it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from export_models import make_models, write_io, write_torchscript  # noqa: E402
 
 # case -> (model module, constructor arguments, input shapes); test_torchscript.cpp lists the same names.
 CASES = {
@@ -21,15 +24,9 @@ CASES = {
 
 
 def write_case(out_dir, name, module, init_args, shapes):
-    torch.manual_seed(0)
-    model = module.ModelNew(*init_args)
-    reference = module.Model(*init_args)
-    reference.load_state_dict(model.state_dict())
-    inputs = [torch.rand(shape) for shape in shapes]
-    with torch.no_grad():
-        expected = reference.double()(*[x.double() for x in inputs])
-    torch.jit.script(model).save(str(out_dir / f"{name}.pt"))
-    torch.save({"inputs": inputs, "expected": expected}, out_dir / f"{name}_io.pt")
+    model, reference, inputs = make_models(module, init_args, shapes)
+    write_torchscript(model, out_dir / f"{name}.pt")
+    write_io(reference, inputs, out_dir / f"{name}_io.pt")
 
 
 def main():

@@ -17,21 +17,25 @@ from pathlib import Path
 
 import torch
 
+import fusedops.models
+
 FORMATS = ("pt", "pt2", "io")
 # Problems without "SMALL" sizes: (constructor arguments, input shapes) small enough for a quick check.
 SMALL_FALLBACK = {"add": ([], [(128, 256), (128, 256)])}
 
 
+def make_models(module, init_args, shapes, seed=0):
+    """(ModelNew, the reference Model with the same parameters, inputs): float32, on the CPU."""
+    reference, model = fusedops.models.build_models(module, init_args, seed)
+    return model.eval(), reference.eval(), [torch.rand(shape) for shape in shapes]
+
+
 def make_problem(model_module, problem=None, seed=0):
-    """(problem, ModelNew, reference Model with the same parameters, inputs): float32, on the CPU."""
+    """(problem, ModelNew, reference Model with the same parameters, inputs) at small sizes."""
     module = importlib.import_module(f"fusedops.models.{model_module}")
     problem = problem or next(iter(module.PROBLEMS))
     init_args, shapes = module.PROBLEMS[problem].get("SMALL") or SMALL_FALLBACK[problem]
-    torch.manual_seed(seed)
-    model = module.ModelNew(*init_args).eval()
-    reference = module.Model(*init_args).eval()
-    reference.load_state_dict(model.state_dict())
-    return problem, model, reference, [torch.rand(shape) for shape in shapes]
+    return (problem, *make_models(module, init_args, shapes, seed))
 
 
 def write_torchscript(model, path):

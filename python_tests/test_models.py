@@ -25,11 +25,8 @@ TEST_SIZES = {
 def build(problem, device, init_args=None, seed=0):
     module, shapes = PROBLEMS[problem]
     init_args = TEST_SIZES[problem][0] if init_args is None else init_args
-    torch.manual_seed(seed)
-    model = module.Model(*init_args).to(device)
-    torch.manual_seed(seed)
-    model_new = module.ModelNew(*init_args).to(device)
-    return model, model_new
+    model, model_new = fusedops.models.build_models(module, init_args, seed)
+    return model.to(device), model_new.to(device)
 
 
 def inputs(problem, device, dtype=torch.float32):

@@ -11,9 +11,9 @@
 // the taps' halo, read once from PyTorch's (N, C, L) layout and shared by every tap, stored with
 // channels c and c + 4 side by side so a B fragment is one 8-byte load; (b) the chunks' weights,
 // pre-packed in mma A-fragment order (one 16-byte load per fragment). kStages deep with cp.async, the
-// pipeline running across phase boundaries. The accumulators go through a shared-memory tile so that the output is
-// written in whole, coalesced rows; with a single computed phase that tile reuses the stage buffers,
-// which keeps two blocks resident per SM. (A persistent variant that pipelined across tiles needed a
+// pipeline running across phase boundaries. The accumulators go through a shared-memory tile so that
+// the output is written in whole, coalesced rows; with a single computed phase that tile reuses the
+// stage buffers, which keeps two blocks resident per SM. (A persistent variant that pipelined across tiles needed a
 // separate tile, fit one block per SM, and ran slower: bench/NOTES.md.)
 // mma.sync m16n8k8 TF32 with float32 accumulation; with full_fp32 the operands are split into TF32
 // hi + lo parts and each product is hi*hi + hi*lo + lo*hi (3xTF32), which keeps float32 accuracy.
@@ -48,7 +48,7 @@ struct TensorCoreArgs {
   float* out;
   int64_t in_channels, length, out_channels, out_length;
   int taps, in_per_group, out_per_group, m16_tiles, chunks, groups;
-  int stride, padding, dilation;
+  int stride;
   int m_tiles, t_tiles, slab_len, slab_pairs;  // slab_pairs: row stride of the slab in float2
   int out_tile_offset, out_tile_stride;        // the accumulator tile in shared memory (floats)
   // The phases some tap lands on (the others hold the bias alone), computed once on the host:
@@ -69,9 +69,10 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
 
 inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Fills the phase table of `args` (see TensorCoreArgs); false when it does not fit there.
+// Fills the phase table of `args` (see TensorCoreArgs); false when it does not fit there. The caller
+// has checked stride <= kMaxStride.
 bool plan_phases(TensorCoreArgs& args, int padding, int taps, int dilation, int stride) {
-  if (stride > kMaxStride || stride * taps > kMaxPhaseTaps) return false;
+  if (stride * taps > kMaxPhaseTaps) return false;
   args.phase_mask = 0;
   args.phase_count = 0;
   for (int r = 0; r < stride; ++r) {
@@ -375,8 +376,6 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
   args.chunks = chunks;
   args.groups = static_cast<int>(s.p.groups);
   args.stride = stride;
-  args.padding = static_cast<int>(s.p.padding);
-  args.dilation = static_cast<int>(s.p.dilation);
   args.m_tiles = static_cast<int>(m_tiles);
   args.t_tiles = static_cast<int>(t_tiles);
   args.slab_len = static_cast<int>(slab_len);

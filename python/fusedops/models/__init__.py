@@ -7,6 +7,8 @@ shared/reference/problems.py (KB_SHAPES: the benchmark sizes; SMALL_SHAPES: the 
 """
 import importlib
 
+import torch
+
 MODULES = ("elementwise_add", "conv_transpose1d", "conv_transpose1d_dilated")
 
 
@@ -18,3 +20,12 @@ def problems():
         for problem, shapes in module.PROBLEMS.items():
             table[problem] = (module, shapes)
     return table
+
+
+def build_models(module, init_args, seed=0):
+    """(Model, ModelNew) of a problem module, each built right after torch.manual_seed(seed): the
+    KernelBench convention under which both hold identical parameters."""
+    torch.manual_seed(seed)
+    model = module.Model(*init_args)
+    torch.manual_seed(seed)
+    return model, module.ModelNew(*init_args)

@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from fusedops.models import conv_transpose1d, conv_transpose1d_dilated, elementwise_add
+from fusedops.models import (conv2d_add_scale_sigmoid_groupnorm, conv_transpose1d, conv_transpose1d_dilated,
+                             convt2d_gelu_groupnorm, elementwise_add)
 
 # The example's exporter writes the same two files; reuse it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -20,6 +21,10 @@ CASES = {
     "conv_transpose1d_grouped_bias": (conv_transpose1d, [8, 6, 3, 2, 1, 1, 2, True], [(2, 8, 16)]),
     "conv_transpose1d_dilated": (conv_transpose1d_dilated, *conv_transpose1d_dilated.PROBLEMS["L1_79"]["SMALL"]),
     "elementwise_add_broadcast": (elementwise_add, [], [(4, 1, 8), (3, 1)]),
+    # in, out, kernel, stride, groups, num_groups
+    "convt2d_gelu_groupnorm": (convt2d_gelu_groupnorm, [8, 16, 3, 2, 4, 4], [(2, 8, 9, 7)]),
+    "conv2d_add_scale_sigmoid_groupnorm": (conv2d_add_scale_sigmoid_groupnorm,
+                                           *conv2d_add_scale_sigmoid_groupnorm.PROBLEMS["L2_21"]["SMALL"]),
 }
 
 

@@ -19,6 +19,8 @@ TEST_SIZES = {
     "L1_64": ([16, 24, 3], [(2, 16, 45)]),
     "L1_74": ([6, 10, 5, 1, 0, 3], [(2, 6, 37)]),
     "L1_79": ([8, 12, 3, 2, 1, 2], [(2, 8, 29)]),
+    "L2_19": ([8, 16, 3, 2, 4, 4], [(2, 8, 9, 7)]),  # groups 4, num_groups 4, stride 2, odd H and W
+    "L2_21": ([3, 16, 3, 8, (16, 1, 1), (16, 1, 1)], [(2, 3, 11, 13)]),
 }
 
 
@@ -96,16 +98,20 @@ def test_compile_fullgraph(problem, dynamic, device):
         assert rel_l2(out, model_new(*args)) <= 1e-6
     check_same_function(compiled, model, inputs(problem, device), device)
     if dynamic:  # another batch size, no recompilation needed to be right
-        args = [torch.cat([a, a[:1]]) if a.dim() == 3 else a for a in inputs(problem, device)]
+        args = [torch.cat([a, a[:1]]) if a.dim() >= 3 else a for a in inputs(problem, device)]
         assert rel_l2(compiled(*args), model_new(*args)) <= 1e-6
 
 
 @pytest.mark.parametrize("problem", [p for p in PROBLEMS if p != "add"])
 def test_compiled_training_step(problem, device):
-    """Forward, backward and an optimizer step under torch.compile match the eager Model's."""
+    """Forward, backward and an optimizer step under torch.compile match the Model's in float64."""
     torch._dynamo.reset()
     model, model_new = build(problem, device)
+    model = model.double()
     opt, opt_new = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (model, model_new))
+    # Gradients through GroupNorm subtract group means of nearly equal terms, so float32 gradients carry
+    # about 10x the forward's relative error (eager PyTorch's own: up to ~2e-4 on L2_21).
+    tol = tolerance(torch.float32, device) * (10 if problem.startswith("L2") else 1)
 
     def step(m, opt, x):
         opt.zero_grad()
@@ -117,11 +123,11 @@ def test_compiled_training_step(problem, device):
     compiled_step = torch.compile(step, fullgraph=False)
     for _ in range(2):
         x = inputs(problem, device)[0].requires_grad_()
-        x_ref = x.detach().clone().requires_grad_()
+        x_ref = x.detach().double().requires_grad_()
         loss_new = compiled_step(model_new, opt_new, x)
         loss = step(model, opt, x_ref)
         assert rel_l2(loss_new, loss) <= tolerance(torch.float32, device)
-        assert rel_l2(x.grad, x_ref.grad) <= tolerance(torch.float32, device)
+        assert rel_l2(x.grad, x_ref.grad) <= tol
     for p, p_new in zip(model.parameters(), model_new.parameters()):
         assert rel_l2(p_new, p) <= tolerance(torch.float32, device)
 

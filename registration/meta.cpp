@@ -2,12 +2,27 @@
 // torch.export, opcheck) uses these, so no fake implementation is written in Python.
 #include <torch/library.h>
 
+#include "ops/conv2d/conv2d.h"
+#include "ops/conv_group_norm/conv_group_norm.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 #include "ops/elementwise_add/add.h"
+#include "ops/group_norm/group_norm.h"
 
 TORCH_LIBRARY_IMPL(fusedops, Meta, m) {
   m.impl("add", &fusedops::add_meta);
   m.impl("add_backward", &fusedops::add_backward_kernel);  // the reduction's shape math runs on meta too
   m.impl("conv_transpose1d", &fusedops::conv_transpose1d_meta);
   m.impl("conv_transpose1d_backward", &fusedops::conv_transpose1d_backward_meta);
+  m.impl("conv2d", &fusedops::conv2d_meta);
+  m.impl("conv2d_backward", &fusedops::conv2d_backward_meta);
+  m.impl("conv_transpose2d", &fusedops::conv_transpose2d_meta);
+  m.impl("conv_transpose2d_backward", &fusedops::conv_transpose2d_backward_meta);
+  m.impl("group_norm", &fusedops::group_norm_meta);
+  m.impl("group_norm_backward", &fusedops::group_norm_backward_meta);
+  m.impl("conv2d_add_scale_sigmoid_group_norm", &fusedops::conv2d_add_scale_sigmoid_group_norm_meta);
+  m.impl("conv2d_add_scale_sigmoid_group_norm_forward", &fusedops::conv2d_add_scale_sigmoid_group_norm_forward_meta);
+  m.impl("conv2d_add_scale_sigmoid_group_norm_backward", &fusedops::conv2d_add_scale_sigmoid_group_norm_backward_meta);
+  m.impl("conv_transpose2d_gelu_group_norm", &fusedops::conv_transpose2d_gelu_group_norm_meta);
+  m.impl("conv_transpose2d_gelu_group_norm_forward", &fusedops::conv_transpose2d_gelu_group_norm_forward_meta);
+  m.impl("conv_transpose2d_gelu_group_norm_backward", &fusedops::conv_transpose2d_gelu_group_norm_backward_meta);
 }

@@ -47,4 +47,148 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv_transpose1d_backward(
   return op.call(grad_output, input, weight, stride, padding, output_padding, groups, dilation, output_mask);
 }
 
+at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+                  at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
+  static const auto op =
+      find_op<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, at::IntArrayRef,
+                         at::IntArrayRef, at::IntArrayRef, int64_t)>("fusedops::conv2d");
+  return op.call(input, weight, bias, stride, padding, dilation, groups);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> conv2d_backward(const at::Tensor& grad_output, const at::Tensor& input,
+                                                               const at::Tensor& weight, at::IntArrayRef stride,
+                                                               at::IntArrayRef padding, at::IntArrayRef dilation,
+                                                               int64_t groups, std::array<bool, 3> output_mask) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, at::IntArrayRef, at::IntArrayRef, at::IntArrayRef,
+      int64_t, std::array<bool, 3>)>("fusedops::conv2d_backward");
+  return op.call(grad_output, input, weight, stride, padding, dilation, groups, output_mask);
+}
+
+at::Tensor conv_transpose2d(const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+                            at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding,
+                            int64_t groups, at::IntArrayRef dilation) {
+  static const auto op =
+      find_op<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, at::IntArrayRef,
+                         at::IntArrayRef, at::IntArrayRef, int64_t, at::IntArrayRef)>("fusedops::conv_transpose2d");
+  return op.call(input, weight, bias, stride, padding, output_padding, groups, dilation);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> conv_transpose2d_backward(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight, at::IntArrayRef stride,
+    at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups, at::IntArrayRef dilation,
+    std::array<bool, 3> output_mask) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, at::IntArrayRef, at::IntArrayRef, at::IntArrayRef,
+      int64_t, at::IntArrayRef, std::array<bool, 3>)>("fusedops::conv_transpose2d_backward");
+  return op.call(grad_output, input, weight, stride, padding, output_padding, groups, dilation, output_mask);
+}
+
+at::Tensor group_norm(const at::Tensor& input, int64_t num_groups, const std::optional<at::Tensor>& weight,
+                      const std::optional<at::Tensor>& bias, double eps) {
+  static const auto op = find_op<at::Tensor(const at::Tensor&, int64_t, const std::optional<at::Tensor>&,
+                                            const std::optional<at::Tensor>&, double)>("fusedops::group_norm");
+  return op.call(input, num_groups, weight, bias, eps);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> group_norm_backward(const at::Tensor& grad_output,
+                                                                   const at::Tensor& input, int64_t num_groups,
+                                                                   const std::optional<at::Tensor>& weight, double eps,
+                                                                   std::array<bool, 3> output_mask) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, int64_t, const std::optional<at::Tensor>&, double, std::array<bool, 3>)>(
+      "fusedops::group_norm_backward");
+  return op.call(grad_output, input, num_groups, weight, eps, output_mask);
+}
+
+at::Tensor conv2d_add_scale_sigmoid_group_norm(const at::Tensor& input, const at::Tensor& conv_weight,
+                                               const std::optional<at::Tensor>& conv_bias, const at::Tensor& bias,
+                                               const at::Tensor& scale, int64_t num_groups,
+                                               const std::optional<at::Tensor>& gn_weight,
+                                               const std::optional<at::Tensor>& gn_bias, double eps,
+                                               at::IntArrayRef stride, at::IntArrayRef padding,
+                                               at::IntArrayRef dilation, int64_t groups) {
+  static const auto op =
+      find_op<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
+                         const at::Tensor&, int64_t, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+                         double, at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t)>(
+          "fusedops::conv2d_add_scale_sigmoid_group_norm");
+  return op.call(input, conv_weight, conv_bias, bias, scale, num_groups, gn_weight, gn_bias, eps, stride, padding,
+                 dilation, groups);
+}
+
+std::tuple<at::Tensor, at::Tensor> conv2d_add_scale_sigmoid_group_norm_forward(
+    const at::Tensor& input, const at::Tensor& conv_weight, const std::optional<at::Tensor>& conv_bias,
+    const at::Tensor& bias, const at::Tensor& scale, int64_t num_groups, const std::optional<at::Tensor>& gn_weight,
+    const std::optional<at::Tensor>& gn_bias, double eps, at::IntArrayRef stride, at::IntArrayRef padding,
+    at::IntArrayRef dilation, int64_t groups) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
+      int64_t, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, double, at::IntArrayRef,
+      at::IntArrayRef, at::IntArrayRef, int64_t)>("fusedops::conv2d_add_scale_sigmoid_group_norm_forward");
+  return op.call(input, conv_weight, conv_bias, bias, scale, num_groups, gn_weight, gn_bias, eps, stride, padding,
+                 dilation, groups);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>
+conv2d_add_scale_sigmoid_group_norm_backward(const at::Tensor& grad_output, const at::Tensor& input,
+                                             const at::Tensor& conv_weight, const at::Tensor& conv_output,
+                                             const at::Tensor& bias, const at::Tensor& scale, int64_t num_groups,
+                                             const std::optional<at::Tensor>& gn_weight,
+                                             const std::optional<at::Tensor>& gn_bias, double eps,
+                                             at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
+                                             int64_t groups, std::array<bool, 3> conv_output_mask) {
+  static const auto op =
+      find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+          const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+          const at::Tensor&, int64_t, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, double,
+          at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t, std::array<bool, 3>)>(
+          "fusedops::conv2d_add_scale_sigmoid_group_norm_backward");
+  return op.call(grad_output, input, conv_weight, conv_output, bias, scale, num_groups, gn_weight, gn_bias, eps, stride,
+                 padding, dilation, groups, conv_output_mask);
+}
+
+at::Tensor conv_transpose2d_gelu_group_norm(const at::Tensor& input, const at::Tensor& weight,
+                                            const std::optional<at::Tensor>& bias, int64_t num_groups,
+                                            const std::optional<at::Tensor>& gn_weight,
+                                            const std::optional<at::Tensor>& gn_bias, double eps,
+                                            c10::string_view approximate, at::IntArrayRef stride,
+                                            at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
+                                            at::IntArrayRef dilation) {
+  static const auto op =
+      find_op<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, int64_t,
+                         const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, double, c10::string_view,
+                         at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t, at::IntArrayRef)>(
+          "fusedops::conv_transpose2d_gelu_group_norm");
+  return op.call(input, weight, bias, num_groups, gn_weight, gn_bias, eps, approximate, stride, padding, output_padding,
+                 groups, dilation);
+}
+
+std::tuple<at::Tensor, at::Tensor> conv_transpose2d_gelu_group_norm_forward(
+    const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias, int64_t num_groups,
+    const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias, double eps,
+    c10::string_view approximate, at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding,
+    int64_t groups, at::IntArrayRef dilation) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, int64_t, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, double, c10::string_view, at::IntArrayRef, at::IntArrayRef, at::IntArrayRef,
+      int64_t, at::IntArrayRef)>("fusedops::conv_transpose2d_gelu_group_norm_forward");
+  return op.call(input, weight, bias, num_groups, gn_weight, gn_bias, eps, approximate, stride, padding, output_padding,
+                 groups, dilation);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> conv_transpose2d_gelu_group_norm_backward(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight, const at::Tensor& conv_output,
+    int64_t num_groups, const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias,
+    double eps, c10::string_view approximate, at::IntArrayRef stride, at::IntArrayRef padding,
+    at::IntArrayRef output_padding, int64_t groups, at::IntArrayRef dilation, std::array<bool, 3> conv_output_mask) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t,
+      const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, double, c10::string_view, at::IntArrayRef,
+      at::IntArrayRef, at::IntArrayRef, int64_t, at::IntArrayRef, std::array<bool, 3>)>(
+      "fusedops::conv_transpose2d_gelu_group_norm_backward");
+  return op.call(grad_output, input, weight, conv_output, num_groups, gn_weight, gn_bias, eps, approximate, stride,
+                 padding, output_padding, groups, dilation, conv_output_mask);
+}
+
 }  // namespace fusedops

@@ -9,7 +9,13 @@ import importlib
 
 import torch
 
-MODULES = ("elementwise_add", "conv_transpose1d", "conv_transpose1d_dilated")
+MODULES = (
+    "elementwise_add",
+    "conv_transpose1d",
+    "conv_transpose1d_dilated",
+    "convt2d_gelu_groupnorm",
+    "conv2d_add_scale_sigmoid_groupnorm",
+)
 
 
 def problems():

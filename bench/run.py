@@ -10,6 +10,7 @@ The exit status is 1 when any ModelNew is incorrect (or fails), 0 otherwise.
 """
 import argparse
 import gc
+import json
 import re
 import sys
 import traceback
@@ -201,6 +202,11 @@ def main(argv=None):
                 f"{ceilings.tf32_tflops if tf32 else ceilings.fp32_tflops} TFLOP/s.")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     paths = [args.out_dir / f"{stem}.{ext}" for ext in ("json", "md", "png")]
+    if args.problems and paths[0].exists():  # a subset run updates its problems' rows, keeps the others
+        ran = {r["problem"] for r in records}
+        kept = [r for r in json.loads(paths[0].read_text()) if r["problem"] not in ran]
+        order = list(table)
+        records = sorted(kept + records, key=lambda r: order.index(r["problem"]) if r["problem"] in order else len(order))
     write_json(records, paths[0])
     write_markdown(records, paths[1], title, settings)
     write_chart(records, paths[2], title)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU suite, for a machine with a CUDA GPU and torch installed (the lent H100: torch 2.11.0+cu130):
 # builds fusedops there, then runs the stages named on the command line, in order:
-#   test      pytest (CUDA cases included) and ctest
+#   test      pytest (CUDA cases included; FUSEDOPS_PYTEST_ARGS narrows it) and ctest
 #   sanitize  compute-sanitizer memcheck over the CUDA op tests and the C++ tests
 #   bench     bench/run.py at the benchmark sizes (TF32 on and off) and the small sizes
 # Logs and benchmark results go to artifacts/ (bench results under artifacts/bench, to be copied into
@@ -38,18 +38,22 @@ for stage in "$@"; do
       # FUSEDOPS_PYTEST_ARGS narrows the run (default: every test).
       python3 -m pytest ${FUSEDOPS_PYTEST_ARGS:-python_tests} -q -p no:cacheprovider >"$LOGS/pytest.log" 2>&1 || status=1
       tail -15 "$LOGS/pytest.log"
-      [ -n "${FUSEDOPS_PYTEST_ARGS:-}" ] && continue
       ctest --test-dir build-gpu --output-on-failure >"$LOGS/ctest.log" 2>&1 || status=1
       tail -3 "$LOGS/ctest.log" ;;
     sanitize)
       compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
-        python_tests/test_conv_transpose1d.py python_tests/test_add.py -k "cuda and not large and not opcheck" \
+        python_tests/test_conv_transpose1d.py python_tests/test_add.py python_tests/test_conv2d.py \
+        python_tests/test_group_norm.py python_tests/test_fused_conv_group_norm.py -k "cuda and not large and not opcheck" \
         >"$LOGS/sanitizer.log" 2>&1 || status=1
       tail -4 "$LOGS/sanitizer.log" ;;
     bench)
-      python3 bench/run.py --shapes KB --out-dir "$LOGS/bench" 2>&1 | tail -20 || status=1
-      python3 bench/run.py --shapes KB --tf32 off --skip-compile --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1
-      python3 bench/run.py --shapes SMALL --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1 ;;
+      # FUSEDOPS_BENCH_ARGS (e.g. "--problems L2_19,L2_21") reruns a subset: its rows replace those in the
+      # committed results, which are copied in first.
+      cp bench/results/*.json "$LOGS/bench/" 2>/dev/null
+      python3 bench/run.py --shapes KB ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 | tail -20 || status=1
+      python3 bench/run.py --shapes KB --tf32 off --skip-compile ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 \
+        | tail -12 || status=1
+      python3 bench/run.py --shapes SMALL ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1 ;;
     *) echo "unknown stage $stage"; exit 2 ;;
   esac
 done

@@ -1,16 +1,17 @@
 // The convolution kernels on CUDA (ops/conv2d/conv2d.h says which operator uses which).
 //
-// forward / transposed: one direct kernel. A thread computes one output position for a tile of kTile output channels of
-// one group, so each input value it loads feeds kTile FMAs; the tile's weights are staged in shared memory, reduction
-// channels a chunk at a time, laid out so the kTile values of one tap are contiguous (vector loads, broadcast to the
-// warp). float32 runs in plain FP32 (no TF32: full precision whatever the cuDNN TF32 flag says, which PyTorch's policy
-// allows); half types accumulate in float32. weight_grad: a block per (output channel, input channel, tap chunk, slice
-// of the N * H * W reduction), deterministic (slices are summed in a fixed order by a second kernel).
+// forward / transposed: one direct kernel. A thread computes kPix adjacent output columns for a tile of kTile output
+// channels of one group, so each input value it loads feeds kTile FMAs and each weight kPix; the tile's weights are
+// staged in shared memory, reduction channels a chunk at a time, laid out so the kTile values of one tap are contiguous
+// (vector loads, broadcast to the warp). float32 runs in plain FP32 (no TF32: full precision whatever the cuDNN TF32
+// flag says, which PyTorch's policy allows); half types accumulate in float32. weight_grad: a block per (output
+// channel, input channel, tap chunk, slice of the N * H * W reduction), deterministic (slices are summed in a fixed
+// order by a second kernel).
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
 
 #include <cub/block/block_reduce.cuh>
 
@@ -24,6 +25,7 @@ namespace {
 using G = Conv2dGeometry;
 constexpr int kThreads = 256;
 constexpr int kWeightSmemBytes = 16 * 1024;
+constexpr int kPix = 4;  // output columns per thread: each weight read from shared memory feeds kPix FMAs
 
 // The direct kernel's view of one call: it reads `src` (N, src_channels, src_h, src_w) and writes `dst` (N,
 // dst_channels, dst_h, dst_w), reducing over red_per_group channels of the output's group.
@@ -57,7 +59,17 @@ DirectArgs direct_args(const G& g, bool transposed) {
   return a;
 }
 
-template <typename scalar_t, bool kTransposed, int kTile>
+// How the kernel maps an output position and tap to an input position: conv2d's forward, or the transposed
+// convolution, whose unit-stride case needs no divisibility test (the modulo would cost more than the tap's FMAs).
+enum class Mapping { kForward, kTransposedUnitStride, kTransposed };
+
+// One tap's kTile weights, loaded from shared memory with vector loads.
+template <typename T, int kTile>
+struct alignas(sizeof(T) * kTile >= 16 ? 16 : sizeof(T) * kTile) TapWeights {
+  T v[kTile];
+};
+
+template <typename scalar_t, Mapping kMapping, int kTile>
 __global__ void __launch_bounds__(kThreads)
     direct_conv_kernel(const scalar_t* __restrict__ src, const scalar_t* __restrict__ w,
                        const scalar_t* __restrict__ bias, scalar_t* __restrict__ dst, const DirectArgs a) {
@@ -68,18 +80,24 @@ __global__ void __launch_bounds__(kThreads)
   const int tiles_per_group = (a.dst_per_group + kTile - 1) / kTile;
   const int group = blockIdx.y / tiles_per_group, d0 = (blockIdx.y % tiles_per_group) * kTile;
   const int64_t dst_plane = int64_t{a.dst_h} * a.dst_w;
+  // This thread's kPix output columns ow0 .. ow0 + kPix - 1 of row oh.
+  const int col_blocks = (a.dst_w + kPix - 1) / kPix;
+  const int64_t row_blocks = int64_t{a.dst_h} * col_blocks;
   const int64_t pos = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
-  const bool active = pos < a.batch * dst_plane;
-  const int64_t n = active ? pos / dst_plane : 0;
-  const int rem = int(active ? pos % dst_plane : 0), oh = rem / a.dst_w, ow = rem % a.dst_w;
+  const bool active = pos < a.batch * row_blocks;
+  const int64_t n = active ? pos / row_blocks : 0;
+  const int rem = int(active ? pos % row_blocks : 0), oh = rem / col_blocks, ow0 = rem % col_blocks * kPix;
   const int taps = a.kernel_h * a.kernel_w;
 
-  opmath_t acc[kTile];
+  opmath_t acc[kPix][kTile];
 #pragma unroll
   for (int t = 0; t < kTile; ++t) {
     const int d = d0 + t;
-    acc[t] = (bias != nullptr && d < a.dst_per_group) ? static_cast<opmath_t>(bias[group * a.dst_per_group + d])
-                                                      : opmath_t(0);
+    const opmath_t b = (bias != nullptr && d < a.dst_per_group)
+                           ? static_cast<opmath_t>(bias[group * a.dst_per_group + d])
+                           : opmath_t(0);
+#pragma unroll
+    for (int j = 0; j < kPix; ++j) acc[j][t] = b;
   }
   const scalar_t* src_group = src + (n * a.src_channels + int64_t{group} * a.red_per_group) * a.src_h * a.src_w;
   const scalar_t* w_group = w + group * a.w_group;
@@ -98,37 +116,52 @@ __global__ void __launch_bounds__(kThreads)
       const scalar_t* plane = src_group + int64_t{r0 + r} * a.src_h * a.src_w;
       for (int kh = 0; kh < a.kernel_h; ++kh) {
         int ih;
-        if constexpr (kTransposed) {
+        if constexpr (kMapping == Mapping::kTransposed) {
           const int num = oh + a.pad_h - kh * a.dil_h;
           if (num < 0 || num % a.stride_h != 0) continue;
           ih = num / a.stride_h;
+        } else if constexpr (kMapping == Mapping::kTransposedUnitStride) {
+          ih = oh + a.pad_h - kh * a.dil_h;
         } else {
           ih = oh * a.stride_h - a.pad_h + kh * a.dil_h;
         }
         if (ih < 0 || ih >= a.src_h) continue;
+        const scalar_t* row = plane + int64_t{ih} * a.src_w;
         for (int kw = 0; kw < a.kernel_w; ++kw) {
-          int iw;
-          if constexpr (kTransposed) {
-            const int num = ow + a.pad_w - kw * a.dil_w;
-            if (num < 0 || num % a.stride_w != 0) continue;
-            iw = num / a.stride_w;
-          } else {
-            iw = ow * a.stride_w - a.pad_w + kw * a.dil_w;
-          }
-          if (iw < 0 || iw >= a.src_w) continue;
-          const opmath_t v = static_cast<opmath_t>(plane[ih * a.src_w + iw]);
-          const opmath_t* wt = ws + (r * taps + kh * a.kernel_w + kw) * kTile;
+          // The tap's weights, read once for kPix columns.
+          const auto wt =
+              *reinterpret_cast<const TapWeights<opmath_t, kTile>*>(ws + (r * taps + kh * a.kernel_w + kw) * kTile);
 #pragma unroll
-          for (int t = 0; t < kTile; ++t) acc[t] += v * wt[t];
+          for (int j = 0; j < kPix; ++j) {
+            const int ow = ow0 + j;
+            int iw;
+            if constexpr (kMapping == Mapping::kTransposed) {
+              const int num = ow + a.pad_w - kw * a.dil_w;
+              if (num < 0 || num % a.stride_w != 0) continue;
+              iw = num / a.stride_w;
+            } else if constexpr (kMapping == Mapping::kTransposedUnitStride) {
+              iw = ow + a.pad_w - kw * a.dil_w;
+            } else {
+              iw = ow * a.stride_w - a.pad_w + kw * a.dil_w;
+            }
+            if (iw < 0 || iw >= a.src_w) continue;  // (columns past the row's end are computed, never written)
+            const opmath_t v = static_cast<opmath_t>(row[iw]);
+#pragma unroll
+            for (int t = 0; t < kTile; ++t) acc[j][t] += v * wt.v[t];
+          }
         }
       }
     }
   }
   if (!active) return;
-  scalar_t* out = dst + (n * a.dst_channels + int64_t{group} * a.dst_per_group + d0) * dst_plane + rem;
+  scalar_t* out =
+      dst + (n * a.dst_channels + int64_t{group} * a.dst_per_group + d0) * dst_plane + int64_t{oh} * a.dst_w + ow0;
 #pragma unroll
   for (int t = 0; t < kTile; ++t) {
-    if (d0 + t < a.dst_per_group) out[t * dst_plane] = static_cast<scalar_t>(acc[t]);
+#pragma unroll
+    for (int j = 0; j < kPix; ++j) {
+      if (d0 + t < a.dst_per_group && ow0 + j < a.dst_w) out[t * dst_plane + j] = static_cast<scalar_t>(acc[j][t]);
+    }
   }
 }
 
@@ -137,7 +170,7 @@ void launch_direct(const G& g, bool transposed, const at::Tensor& src, const at:
                    at::Tensor& dst) {
   DirectArgs a = direct_args(g, transposed);
   const int64_t taps = g.kernel_h * g.kernel_w;
-  const int64_t positions = a.batch * a.dst_h * a.dst_w;
+  const int64_t positions = a.batch * a.dst_h * ((a.dst_w + kPix - 1) / kPix);  // one thread each
   const int64_t tiles = int64_t{g.groups} * ((a.dst_per_group + kTile - 1) / kTile);
   TORCH_CHECK(tiles <= 65535, "fusedops conv2d (CUDA): too many output channels per launch (", text(tiles),
               " channel tiles, at most 65535)");
@@ -149,7 +182,10 @@ void launch_direct(const G& g, bool transposed, const at::Tensor& src, const at:
     TORCH_CHECK(smem <= 48 * 1024, "fusedops conv2d (CUDA): a ", text(g.kernel_h), " x ", text(g.kernel_w),
                 " kernel is too large for the direct kernel's shared memory");
     const dim3 grid(unsigned((positions + kThreads - 1) / kThreads), unsigned(tiles));
-    auto kernel = transposed ? direct_conv_kernel<scalar_t, true, kTile> : direct_conv_kernel<scalar_t, false, kTile>;
+    auto kernel = !transposed ? direct_conv_kernel<scalar_t, Mapping::kForward, kTile>
+                  : (g.stride_h == 1 && g.stride_w == 1)
+                      ? direct_conv_kernel<scalar_t, Mapping::kTransposedUnitStride, kTile>
+                      : direct_conv_kernel<scalar_t, Mapping::kTransposed, kTile>;
     kernel<<<grid, kThreads, smem, at::cuda::getCurrentCUDAStream()>>>(
         src.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(),
         bias.defined() ? bias.const_data_ptr<scalar_t>() : nullptr, dst.mutable_data_ptr<scalar_t>(), a);
@@ -257,25 +293,25 @@ void weight_grad(const G& g, const at::Tensor& x, const at::Tensor& gy, at::Tens
 const Conv2dKernels conv2d_cuda_kernels{forward, transposed, weight_grad};
 
 at::Tensor conv2d_cuda(FUSEDOPS_CONV2D_ARGS) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   return conv2d_forward(conv2d_cuda_kernels, input, weight, bias, stride, padding, dilation, groups);
 }
 
 ConvGrads conv2d_backward_cuda(FUSEDOPS_CONV2D_BACKWARD_ARGS) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   check_conv2d_backward(grad_output, input, weight, stride, padding, dilation, groups);
   return conv2d_backward_with(conv2d_cuda_kernels, conv2d_geometry(input, weight, stride, padding, dilation, groups),
                               grad_output, input, weight, output_mask);
 }
 
 at::Tensor conv_transpose2d_cuda(FUSEDOPS_CONV_TRANSPOSE2D_ARGS) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   return conv_transpose2d_forward(conv2d_cuda_kernels, input, weight, bias, stride, padding, output_padding, groups,
                                   dilation);
 }
 
 ConvGrads conv_transpose2d_backward_cuda(FUSEDOPS_CONV_TRANSPOSE2D_BACKWARD_ARGS) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   check_conv_transpose2d_backward(grad_output, input, weight, stride, padding, output_padding, groups, dilation);
   return conv_transpose2d_backward_with(
       conv2d_cuda_kernels, conv_transpose2d_geometry(input, weight, stride, padding, output_padding, groups, dilation),

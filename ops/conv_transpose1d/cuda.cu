@@ -7,7 +7,7 @@
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
+#include <c10/core/DeviceGuard.h>
 
 #include <cub/block/block_reduce.cuh>
 
@@ -174,7 +174,7 @@ void grad_weight(const Shape& s, const at::Tensor& input, const at::Tensor& go, 
 at::Tensor conv_transpose1d_cuda(const at::Tensor& input, const at::Tensor& weight,
                                  const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding,
                                  int64_t output_padding, int64_t groups, int64_t dilation) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   ConvTranspose1dCall c =
       prepare_conv_transpose1d(input, weight, bias, {stride, padding, output_padding, groups, dilation});
   if (c.out.numel() == 0) return c.out;
@@ -198,7 +198,7 @@ ConvGrads conv_transpose1d_backward_cuda(const at::Tensor& grad_output, const at
                                          const at::Tensor& weight, int64_t stride, int64_t padding,
                                          int64_t output_padding, int64_t groups, int64_t dilation,
                                          std::array<bool, 3> output_mask) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   ConvTranspose1dBackwardCall c = prepare_conv_transpose1d_backward(
       grad_output, input, weight, {stride, padding, output_padding, groups, dilation}, output_mask);
   const Shape& s = c.shape;

@@ -6,7 +6,7 @@
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
+#include <c10/core/DeviceGuard.h>
 
 #include <cub/block/block_reduce.cuh>
 
@@ -210,12 +210,12 @@ const GroupNormKernels group_norm_cuda_kernels{forward, backward};
 
 at::Tensor group_norm_cuda(const at::Tensor& input, int64_t num_groups, const std::optional<at::Tensor>& weight,
                            const std::optional<at::Tensor>& bias, double eps) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   return group_norm_with(group_norm_cuda_kernels, input, num_groups, weight, bias, eps);
 }
 
 GroupNormBackwardResult group_norm_backward_cuda(FUSEDOPS_GROUP_NORM_BACKWARD_ARGS) {
-  const c10::cuda::CUDAGuard guard(input.device());
+  const c10::OptionalDeviceGuard guard(input.device());
   return group_norm_backward_with(group_norm_cuda_kernels, grad_output, input, num_groups, weight, eps, output_mask);
 }
 

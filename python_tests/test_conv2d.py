@@ -28,7 +28,7 @@ def out_size(cfg):
     return tuple(sizes)
 
 
-def random_config(rng, kind, max_channels=5, max_size=12, max_kernel=4, batch=None):
+def random_config(rng, kind, max_channels=5, max_size=12, max_kernel=5, batch=None):
     """One random, valid configuration of `kind` (both output sizes are >= 1)."""
     def pair(lo, hi):
         return rng.randint(lo, hi), rng.randint(lo, hi)

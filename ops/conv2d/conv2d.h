@@ -15,6 +15,8 @@
 #include <optional>
 #include <tuple>
 
+#include "ops/common/conv.h"
+
 namespace fusedops {
 
 struct Conv2dGeometry {
@@ -87,9 +89,7 @@ at::Tensor conv_transpose2d_forward(const Conv2dKernels& k, const at::Tensor& in
                                     const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
                                     at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
                                     at::IntArrayRef dilation);
-// (grad_input, grad_weight, grad_bias) of a convolution given the gradient of its output; entries whose mask is false
-// come back undefined.
-using ConvGrads = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+// The gradients of a convolution given the gradient of its output (ConvGrads: ops/common/conv.h).
 ConvGrads conv2d_backward_with(const Conv2dKernels& k, const Conv2dGeometry& g, const at::Tensor& grad_output,
                                const at::Tensor& input, const at::Tensor& weight, std::array<bool, 3> mask);
 ConvGrads conv_transpose2d_backward_with(const Conv2dKernels& k, const Conv2dGeometry& g, const at::Tensor& grad_output,

@@ -8,6 +8,8 @@
 #include <optional>
 #include <tuple>
 
+#include "ops/common/conv.h"
+
 namespace fusedops {
 
 struct ConvTranspose1dParams {
@@ -86,8 +88,6 @@ at::Tensor conv_transpose1d_autograd(const at::Tensor& input, const at::Tensor& 
                                      const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding,
                                      int64_t output_padding, int64_t groups, int64_t dilation);
 
-// Gradients (input, weight, bias); an entry whose output_mask is false comes back undefined.
-using ConvGrads = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 ConvGrads conv_transpose1d_backward_cpu(const at::Tensor& grad_output, const at::Tensor& input,
                                         const at::Tensor& weight, int64_t stride, int64_t padding,
                                         int64_t output_padding, int64_t groups, int64_t dilation,

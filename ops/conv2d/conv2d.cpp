@@ -5,6 +5,7 @@
 #include <ATen/OpMathType.h>
 
 #include "ops/common/checks.h"
+#include "ops/common/tensors.h"
 
 namespace fusedops {
 namespace {
@@ -168,7 +169,7 @@ at::Tensor conv2d_forward(const Conv2dKernels& k, const at::Tensor& input, const
   const Conv2dGeometry g = conv2d_geometry(input, weight, stride, padding, dilation, groups);
   at::Tensor out = at::empty({g.batch, g.out_channels, g.out_h, g.out_w}, input.options());
   if (out.numel() > 0) {
-    k.forward(g, input.contiguous(), weight.contiguous(), bias ? bias->contiguous() : at::Tensor(), out);
+    k.forward(g, input.contiguous(), weight.contiguous(), contiguous_or_undefined(bias), out);
   }
   return out;
 }
@@ -182,7 +183,7 @@ at::Tensor conv_transpose2d_forward(const Conv2dKernels& k, const at::Tensor& in
   const Conv2dGeometry g = conv_transpose2d_geometry(input, weight, stride, padding, output_padding, groups, dilation);
   at::Tensor out = at::empty({g.batch, g.in_channels, g.in_h, g.in_w}, input.options());
   if (out.numel() > 0) {
-    k.transposed(g, input.contiguous(), weight.contiguous(), bias ? bias->contiguous() : at::Tensor(), out);
+    k.transposed(g, input.contiguous(), weight.contiguous(), contiguous_or_undefined(bias), out);
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/common/tensors.h"
 #include "ops/conv2d/conv2d.h"
 
 namespace fusedops {
@@ -125,11 +126,6 @@ void weight_grad_kernel(const G& g, const scalar_t* x, const scalar_t* gy, scala
       }
     }
   });
-}
-
-template <typename scalar_t>
-const scalar_t* data_or_null(const at::Tensor& t) {
-  return t.defined() ? t.const_data_ptr<scalar_t>() : nullptr;
 }
 
 void forward(const G& g, const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias, at::Tensor& y) {

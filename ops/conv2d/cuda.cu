@@ -17,6 +17,7 @@
 
 #include "ops/common/checks.h"
 #include "ops/common/cuda_launch.cuh"
+#include "ops/common/tensors.h"
 #include "ops/conv2d/conv2d.h"
 
 namespace fusedops {
@@ -187,8 +188,8 @@ void launch_direct(const G& g, bool transposed, const at::Tensor& src, const at:
                       ? direct_conv_kernel<scalar_t, Mapping::kTransposedUnitStride, kTile>
                       : direct_conv_kernel<scalar_t, Mapping::kTransposed, kTile>;
     kernel<<<grid, kThreads, smem, at::cuda::getCurrentCUDAStream()>>>(
-        src.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(),
-        bias.defined() ? bias.const_data_ptr<scalar_t>() : nullptr, dst.mutable_data_ptr<scalar_t>(), a);
+        src.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(bias),
+        dst.mutable_data_ptr<scalar_t>(), a);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
 }

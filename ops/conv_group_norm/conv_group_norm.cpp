@@ -5,6 +5,7 @@
 #include <ATen/OpMathType.h>
 
 #include "ops/common/checks.h"
+#include "ops/common/tensors.h"
 #include "ops/conv2d/conv2d.h"
 #include "ops/group_norm/group_norm.h"
 
@@ -68,10 +69,6 @@ void check_conv_output(const at::Tensor& conv_output, const at::Tensor& grad_out
     TORCH_CHECK(t->sym_sizes() == c10::SymIntArrayRef(out), op, ": ", name, " must have the output's shape ",
                 text(c10::SymIntArrayRef(out)), ", got ", text(t->sym_sizes()));
   }
-}
-
-at::Tensor contiguous_or_undefined(const std::optional<at::Tensor>& t) {
-  return t.has_value() ? t->contiguous() : at::Tensor();
 }
 
 // GroupNorm(prelude(c)), in place unless the convolution's output is kept for the backward.

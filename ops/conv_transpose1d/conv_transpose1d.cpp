@@ -2,6 +2,7 @@
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 
 #include "ops/common/checks.h"
+#include "ops/common/tensors.h"
 
 namespace fusedops {
 namespace {
@@ -62,7 +63,7 @@ ConvTranspose1dCall prepare_conv_transpose1d(const at::Tensor& input, const at::
   const at::Tensor x = input.contiguous(), w = weight.contiguous();
   ConvTranspose1dShape shape(x, w, p);
   at::Tensor out = at::empty({shape.batch, shape.out_channels, shape.out_length}, x.options());
-  return {x, w, bias.has_value() ? bias->contiguous() : at::Tensor(), shape, out};
+  return {x, w, contiguous_or_undefined(bias), shape, out};
 }
 
 ConvTranspose1dBackwardCall prepare_conv_transpose1d_backward(const at::Tensor& grad_output, const at::Tensor& input,

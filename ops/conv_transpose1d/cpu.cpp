@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/common/tensors.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 
 namespace fusedops {
@@ -125,7 +126,7 @@ at::Tensor conv_transpose1d_cpu(const at::Tensor& input, const at::Tensor& weigh
                                   [&] {
                                     forward_kernel<scalar_t>(
                                         c.shape, c.input.const_data_ptr<scalar_t>(), c.weight.const_data_ptr<scalar_t>(),
-                                        c.bias.defined() ? c.bias.const_data_ptr<scalar_t>() : nullptr,
+                                        data_or_null<scalar_t>(c.bias),
                                         c.out.mutable_data_ptr<scalar_t>());
                                   });
   return c.out;

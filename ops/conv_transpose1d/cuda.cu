@@ -12,6 +12,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include "ops/common/cuda_launch.cuh"
+#include "ops/common/tensors.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 #include "ops/conv_transpose1d/cuda_tensor_core.cuh"
 
@@ -188,7 +189,7 @@ at::Tensor conv_transpose1d_cuda(const at::Tensor& input, const at::Tensor& weig
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.input.scalar_type(), "fusedops::conv_transpose1d cuda", [&] {
     forward_direct_kernel<scalar_t><<<grid_stride_blocks(c.out.numel(), kThreads, 8), kThreads, 0, stream>>>(
         c.input.const_data_ptr<scalar_t>(), c.weight.const_data_ptr<scalar_t>(),
-        c.bias.defined() ? c.bias.const_data_ptr<scalar_t>() : nullptr, c.out.mutable_data_ptr<scalar_t>(), c.shape);
+        data_or_null<scalar_t>(c.bias), c.out.mutable_data_ptr<scalar_t>(), c.shape);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return c.out;

@@ -24,6 +24,7 @@
 #include <climits>
 
 #include "ops/common/cuda_launch.cuh"
+#include "ops/common/tensors.h"
 #include "ops/conv_transpose1d/cuda_tensor_core.cuh"
 
 namespace fusedops {
@@ -363,7 +364,7 @@ bool conv_transpose1d_forward_tensor_core(const ConvTranspose1dShape& s, const a
   args.x = input.const_data_ptr<float>();
   args.w_hi = w_hi.const_data_ptr<float>();
   args.w_lo = full_fp32 ? w_lo.const_data_ptr<float>() : nullptr;
-  args.bias = bias.defined() ? bias.const_data_ptr<float>() : nullptr;
+  args.bias = data_or_null<float>(bias);
   args.out = out.mutable_data_ptr<float>();
   args.in_channels = s.in_channels;
   args.length = s.length;

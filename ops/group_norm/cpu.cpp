@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/common/tensors.h"
 #include "ops/group_norm/group_norm.h"
 #include "ops/group_norm/preludes.h"
 
@@ -130,18 +131,13 @@ void backward_kernel(const Sizes& s, const P& p, const scalar_t* dy, const scala
   });
 }
 
-template <typename T>
-const T* ptr_or_null(const at::Tensor& t) {
-  return t.defined() ? t.const_data_ptr<T>() : nullptr;
-}
-
 void forward(Prelude kind, const PreludeParams& params, const at::Tensor& c, int64_t num_groups,
              const at::Tensor& gamma, const at::Tensor& beta, double eps, at::Tensor& out) {
   const Sizes s(c, num_groups);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops group_norm cpu", [&] {
     with_prelude<at::opmath_type<scalar_t>>(kind, params, [&](const auto& p) {
-      forward_kernel<scalar_t>(s, p, c.const_data_ptr<scalar_t>(), ptr_or_null<scalar_t>(gamma),
-                               ptr_or_null<scalar_t>(beta), eps, out.mutable_data_ptr<scalar_t>());
+      forward_kernel<scalar_t>(s, p, c.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(gamma),
+                               data_or_null<scalar_t>(beta), eps, out.mutable_data_ptr<scalar_t>());
     });
   });
 }
@@ -154,7 +150,7 @@ void backward(Prelude kind, const PreludeParams& params, const at::Tensor& grad_
     using opmath_t = at::opmath_type<scalar_t>;
     with_prelude<opmath_t>(kind, params, [&](const auto& p) {
       backward_kernel<scalar_t>(
-          s, p, grad_out.const_data_ptr<scalar_t>(), c.const_data_ptr<scalar_t>(), ptr_or_null<scalar_t>(gamma), eps,
+          s, p, grad_out.const_data_ptr<scalar_t>(), c.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(gamma), eps,
           dc.defined() ? dc.mutable_data_ptr<scalar_t>() : nullptr, dgamma.mutable_data_ptr<opmath_t>(),
           dbeta.mutable_data_ptr<opmath_t>(), dparams.mutable_data_ptr<opmath_t>());
     });

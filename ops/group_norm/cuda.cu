@@ -5,11 +5,12 @@
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDAException.h>
 #include <c10/core/DeviceGuard.h>
+#include <c10/cuda/CUDAException.h>
 
 #include <cub/block/block_reduce.cuh>
 
+#include "ops/common/tensors.h"
 #include "ops/group_norm/group_norm.h"
 #include "ops/group_norm/preludes.h"
 
@@ -164,11 +165,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <typename T>
-const T* ptr_or_null(const at::Tensor& t) {
-  return t.defined() ? t.const_data_ptr<T>() : nullptr;
-}
-
 GroupArgs group_args(const at::Tensor& c, int64_t num_groups, double eps) {
   return {c.size(1), c.numel() / (c.size(0) * c.size(1)), num_groups, eps};
 }
@@ -180,7 +176,7 @@ void forward(Prelude kind, const PreludeParams& params, const at::Tensor& c, int
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops group_norm cuda", [&] {
     with_prelude<at::opmath_type<scalar_t>>(kind, params, [&](const auto& p) {
       forward_kernel<scalar_t><<<blocks, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-          p, c.const_data_ptr<scalar_t>(), ptr_or_null<scalar_t>(gamma), ptr_or_null<scalar_t>(beta),
+          p, c.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(gamma), data_or_null<scalar_t>(beta),
           out.mutable_data_ptr<scalar_t>(), a);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
@@ -196,7 +192,7 @@ void backward(Prelude kind, const PreludeParams& params, const at::Tensor& grad_
     using T = at::opmath_type<scalar_t>;
     with_prelude<T>(kind, params, [&](const auto& p) {
       backward_kernel<scalar_t><<<unsigned(batch * num_groups), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-          p, grad_out.const_data_ptr<scalar_t>(), c.const_data_ptr<scalar_t>(), ptr_or_null<scalar_t>(gamma),
+          p, grad_out.const_data_ptr<scalar_t>(), c.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(gamma),
           dc.defined() ? dc.mutable_data_ptr<scalar_t>() : nullptr, dgamma.mutable_data_ptr<T>(),
           dbeta.mutable_data_ptr<T>(), dparams.mutable_data_ptr<T>(), a, batch);
       C10_CUDA_KERNEL_LAUNCH_CHECK();

@@ -4,6 +4,7 @@
 #include <ATen/OpMathType.h>
 
 #include "ops/common/checks.h"
+#include "ops/common/tensors.h"
 
 namespace fusedops {
 
@@ -61,8 +62,8 @@ at::Tensor group_norm_with(const GroupNormKernels& k, const at::Tensor& input, i
   const at::Tensor x = input.contiguous();
   at::Tensor out = at::empty_like(x);
   if (out.numel() > 0) {
-    k.forward(Prelude::kIdentity, {}, x, num_groups, weight ? weight->contiguous() : at::Tensor(),
-              bias ? bias->contiguous() : at::Tensor(), eps, out);
+    k.forward(Prelude::kIdentity, {}, x, num_groups, contiguous_or_undefined(weight),
+              contiguous_or_undefined(bias), eps, out);
   }
   return out;
 }
@@ -97,7 +98,7 @@ GroupNormBackwardResult group_norm_backward_with(const GroupNormKernels& k, FUSE
             output_mask[1] && weight.has_value() ? zeros() : at::Tensor(), output_mask[2] ? zeros() : at::Tensor()};
   }
   const GroupNormGrads g = group_norm_engine_backward(
-      k, Prelude::kIdentity, {}, grad_output.contiguous(), x, num_groups, weight ? weight->contiguous() : at::Tensor(),
+      k, Prelude::kIdentity, {}, grad_output.contiguous(), x, num_groups, contiguous_or_undefined(weight),
       eps, output_mask[0], output_mask[1] && weight.has_value(), output_mask[2]);
   return {g.input, g.weight, g.bias};
 }

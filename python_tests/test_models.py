@@ -19,6 +19,7 @@ TEST_SIZES = {
     "L1_64": ([16, 24, 3], [(2, 16, 45)]),
     "L1_74": ([6, 10, 5, 1, 0, 3], [(2, 6, 37)]),
     "L1_79": ([8, 12, 3, 2, 1, 2], [(2, 8, 29)]),
+    "L2_11": ([8, 16, 3, 2, 1, 8, 4], [(2, 8, 9, 7)]),  # stride 2, padding 1, odd H and W, max-pool floor mode
     "L2_19": ([8, 16, 3, 2, 4, 4], [(2, 8, 9, 7)]),  # groups 4, num_groups 4, stride 2, odd H and W
     "L2_21": ([3, 16, 3, 8, (16, 1, 1), (16, 1, 1)], [(2, 3, 11, 13)]),
 }
@@ -49,7 +50,7 @@ def test_parameters_and_state_dict_match(problem):
     sd, sd_new = model.state_dict(), model_new.state_dict()
     assert sd.keys() == sd_new.keys() and all(torch.equal(sd[k], sd_new[k]) for k in sd)
     # load_state_dict both ways
-    model_new.load_state_dict({k: torch.randn_like(v) for k, v in sd.items()})
+    model_new.load_state_dict({k: torch.randn_like(v) if v.is_floating_point() else v + 3 for k, v in sd.items()})
     model.load_state_dict(model_new.state_dict())
 
 
@@ -77,6 +78,47 @@ def test_model_is_the_reference_problem(problem):
         assert all(torch.equal(ours.state_dict()[k], v) for k, v in ref_model.state_dict().items())
     x = inputs(problem, "cpu")
     assert_matches_reference(model_new(*x), ref_model.double()(*[a.double() for a in x]), 2e-5)
+
+
+def assert_same_buffers(model_new, model, tol):
+    for (name, b), (_, b_new) in zip(model.named_buffers(), model_new.named_buffers()):
+        assert rel_l2(b_new, b) <= tol if b.is_floating_point() else torch.equal(b_new.cpu(), b.cpu()), name
+
+
+@pytest.mark.parametrize("momentum", [0.1, None], ids=["momentum", "cumulative"])
+def test_batch_norm_train_then_eval(device, momentum):
+    """L2_11 in training mode updates running_mean, running_var and num_batches_tracked as nn.BatchNorm2d does
+    (exponential or, with momentum None, cumulative average); in eval mode they normalize, unchanged."""
+    model, model_new = build("L2_11", device)
+    model_new.batch_norm.momentum = model.batch_norm.momentum = momentum
+    model = model.double()
+    for _ in range(3):
+        x = inputs("L2_11", device)
+        assert_matches_reference(model_new(*x), model(*[a.double() for a in x]), tolerance(torch.float32, device))
+    assert_same_buffers(model_new, model, tolerance(torch.float32, device))
+    model.eval(), model_new.eval()
+    for _ in range(2):
+        check_same_function(model_new, model, inputs("L2_11", device), device)
+    assert_same_buffers(model_new, model, tolerance(torch.float32, device))
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_compile_and_export(device, training, tmp_path):
+    """L2_11's in-place running-statistics update under torch.compile (fullgraph) and torch.export + AOTInductor."""
+    torch._dynamo.reset()
+    model, model_new = build("L2_11", device)
+    model.train(training), model_new.train(training)
+    model = model.double()
+    compiled = torch.compile(model_new, fullgraph=True)
+    for _ in range(2):
+        x = inputs("L2_11", device)
+        assert_matches_reference(compiled(*x), model(*[a.double() for a in x]), tolerance(torch.float32, device))
+    assert_same_buffers(model_new, model, tolerance(torch.float32, device))
+    exported = torch.export.export(model_new, tuple(inputs("L2_11", device)))
+    runner = torch._inductor.aoti_load_package(
+        torch._inductor.aoti_compile_and_package(exported, package_path=str(tmp_path / "model.pt2")))
+    x = inputs("L2_11", device)
+    assert_matches_reference(runner(*x), model(*[a.double() for a in x]), tolerance(torch.float32, device))
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)

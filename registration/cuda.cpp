@@ -2,6 +2,7 @@
 #include <torch/library.h>
 
 #include "ops/conv2d/conv2d.h"
+#include "ops/conv_bn_pool_group_norm/conv_bn_pool_group_norm.h"
 #include "ops/conv_group_norm/conv_group_norm.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 #include "ops/elementwise_add/add.h"
@@ -24,4 +25,10 @@ TORCH_LIBRARY_IMPL(fusedops, CUDA, m) {
   m.impl("conv_transpose2d_gelu_group_norm", &fusedops::conv_transpose2d_gelu_group_norm_cuda);
   m.impl("conv_transpose2d_gelu_group_norm_forward", &fusedops::conv_transpose2d_gelu_group_norm_forward_cuda);
   m.impl("conv_transpose2d_gelu_group_norm_backward", &fusedops::conv_transpose2d_gelu_group_norm_backward_cuda);
+  m.impl("conv_transpose2d_batch_norm_tanh_max_pool_group_norm",
+         &fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_cuda);
+  m.impl("conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward",
+         &fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward_cuda);
+  m.impl("conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward",
+         &fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward_cuda);
 }

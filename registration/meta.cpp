@@ -3,6 +3,7 @@
 #include <torch/library.h>
 
 #include "ops/conv2d/conv2d.h"
+#include "ops/conv_bn_pool_group_norm/conv_bn_pool_group_norm.h"
 #include "ops/conv_group_norm/conv_group_norm.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 #include "ops/elementwise_add/add.h"
@@ -25,4 +26,10 @@ TORCH_LIBRARY_IMPL(fusedops, Meta, m) {
   m.impl("conv_transpose2d_gelu_group_norm", &fusedops::conv_transpose2d_gelu_group_norm_meta);
   m.impl("conv_transpose2d_gelu_group_norm_forward", &fusedops::conv_transpose2d_gelu_group_norm_forward_meta);
   m.impl("conv_transpose2d_gelu_group_norm_backward", &fusedops::conv_transpose2d_gelu_group_norm_backward_meta);
+  m.impl("conv_transpose2d_batch_norm_tanh_max_pool_group_norm",
+         &fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_meta);
+  m.impl("conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward",
+         &fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward_meta);
+  m.impl("conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward",
+         &fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward_meta);
 }

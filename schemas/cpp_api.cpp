@@ -191,4 +191,61 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> conv_tran
                  padding, output_padding, groups, dilation, conv_output_mask);
 }
 
+at::Tensor conv_transpose2d_batch_norm_tanh_max_pool_group_norm(
+    const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+    const std::optional<at::Tensor>& bn_weight, const std::optional<at::Tensor>& bn_bias,
+    const std::optional<at::Tensor>& running_mean, const std::optional<at::Tensor>& running_var, bool training,
+    double momentum, double bn_eps, at::IntArrayRef pool_kernel, at::IntArrayRef pool_stride, int64_t num_groups,
+    const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias, double gn_eps,
+    at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
+    at::IntArrayRef dilation) {
+  static const auto op = find_op<at::Tensor(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, bool,
+      double, double, at::IntArrayRef, at::IntArrayRef, int64_t, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, double, at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t,
+      at::IntArrayRef)>("fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm");
+  return op.call(input, weight, bias, bn_weight, bn_bias, running_mean, running_var, training, momentum, bn_eps,
+                 pool_kernel, pool_stride, num_groups, gn_weight, gn_bias, gn_eps, stride, padding, output_padding,
+                 groups, dilation);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward(
+    const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+    const std::optional<at::Tensor>& bn_weight, const std::optional<at::Tensor>& bn_bias,
+    const std::optional<at::Tensor>& running_mean, const std::optional<at::Tensor>& running_var, bool training,
+    double momentum, double bn_eps, at::IntArrayRef pool_kernel, at::IntArrayRef pool_stride, int64_t num_groups,
+    const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias, double gn_eps,
+    at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
+    at::IntArrayRef dilation) {
+  static const auto op = find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, bool,
+      double, double, at::IntArrayRef, at::IntArrayRef, int64_t, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, double, at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t,
+      at::IntArrayRef)>("fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward");
+  return op.call(input, weight, bias, bn_weight, bn_bias, running_mean, running_var, training, momentum, bn_eps,
+                 pool_kernel, pool_stride, num_groups, gn_weight, gn_bias, gn_eps, stride, padding, output_padding,
+                 groups, dilation);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>
+conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight, const at::Tensor& conv_output,
+    const at::Tensor& bn_mean, const at::Tensor& bn_invstd, const std::optional<at::Tensor>& bn_weight,
+    const std::optional<at::Tensor>& bn_bias, bool training, at::IntArrayRef pool_kernel, at::IntArrayRef pool_stride,
+    int64_t num_groups, const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias,
+    double gn_eps, at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
+    at::IntArrayRef dilation, std::array<bool, 3> conv_output_mask) {
+  static const auto op =
+      find_op<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+          const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+          const at::Tensor&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, bool, at::IntArrayRef,
+          at::IntArrayRef, int64_t, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, double,
+          at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t, at::IntArrayRef, std::array<bool, 3>)>(
+          "fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward");
+  return op.call(grad_output, input, weight, conv_output, bn_mean, bn_invstd, bn_weight, bn_bias, training, pool_kernel,
+                 pool_stride, num_groups, gn_weight, gn_bias, gn_eps, stride, padding, output_padding, groups, dilation,
+                 conv_output_mask);
+}
 }  // namespace fusedops

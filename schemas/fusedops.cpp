@@ -68,4 +68,27 @@ TORCH_LIBRARY(fusedops, m) {
       "int[2] stride, int[2] padding, int[2] output_padding, int groups, int[2] dilation, "
       "bool[3] conv_output_mask) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias, "
       "Tensor grad_gn_weight, Tensor grad_gn_bias)");
+
+  // L2_11: conv_transpose2d (+ its bias) -> BatchNorm2d -> tanh -> MaxPool2d (floor mode) -> GroupNorm (affine).
+  // BatchNorm as F.batch_norm: with `training` the batch statistics normalize and the running statistics (when given)
+  // are updated in place; otherwise the running statistics normalize.
+  m.def(
+      "conv_transpose2d_batch_norm_tanh_max_pool_group_norm(Tensor input, Tensor weight, Tensor? bias, "
+      "Tensor? bn_weight, Tensor? bn_bias, Tensor(a!)? running_mean, Tensor(b!)? running_var, bool training, "
+      "float momentum=0.1, float bn_eps=1e-05, int[2] pool_kernel=2, int[2] pool_stride=2, int num_groups=1, "
+      "Tensor? gn_weight=None, Tensor? gn_bias=None, float gn_eps=1e-05, int[2] stride=1, int[2] padding=0, "
+      "int[2] output_padding=0, int groups=1, int[2] dilation=1) -> Tensor");
+  m.def(
+      "conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward(Tensor input, Tensor weight, Tensor? bias, "
+      "Tensor? bn_weight, Tensor? bn_bias, Tensor(a!)? running_mean, Tensor(b!)? running_var, bool training, "
+      "float momentum, float bn_eps, int[2] pool_kernel, int[2] pool_stride, int num_groups, Tensor? gn_weight, "
+      "Tensor? gn_bias, float gn_eps, int[2] stride, int[2] padding, int[2] output_padding, int groups, "
+      "int[2] dilation) -> (Tensor output, Tensor conv_output, Tensor bn_mean, Tensor bn_invstd)");
+  m.def(
+      "conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward(Tensor grad_output, Tensor input, "
+      "Tensor weight, Tensor conv_output, Tensor bn_mean, Tensor bn_invstd, Tensor? bn_weight, Tensor? bn_bias, "
+      "bool training, int[2] pool_kernel, int[2] pool_stride, int num_groups, Tensor? gn_weight, Tensor? gn_bias, "
+      "float gn_eps, int[2] stride, int[2] padding, int[2] output_padding, int groups, int[2] dilation, "
+      "bool[3] conv_output_mask) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias, "
+      "Tensor grad_bn_weight, Tensor grad_bn_bias, Tensor grad_gn_weight, Tensor grad_gn_bias)");
 }

@@ -101,4 +101,35 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> conv_tran
     double eps, c10::string_view approximate, at::IntArrayRef stride, at::IntArrayRef padding,
     at::IntArrayRef output_padding, int64_t groups, at::IntArrayRef dilation, std::array<bool, 3> conv_output_mask);
 
+// L2_11: GroupNorm(max_pool2d(tanh(batch_norm(conv_transpose2d(input))))). BatchNorm as F.batch_norm: with `training`
+// the batch statistics normalize and running_mean / running_var (when given) are updated in place with `momentum`.
+at::Tensor conv_transpose2d_batch_norm_tanh_max_pool_group_norm(
+    const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+    const std::optional<at::Tensor>& bn_weight, const std::optional<at::Tensor>& bn_bias,
+    const std::optional<at::Tensor>& running_mean, const std::optional<at::Tensor>& running_var, bool training,
+    double momentum = 0.1, double bn_eps = 1e-5, at::IntArrayRef pool_kernel = {2, 2},
+    at::IntArrayRef pool_stride = {2, 2}, int64_t num_groups = 1, const std::optional<at::Tensor>& gn_weight = {},
+    const std::optional<at::Tensor>& gn_bias = {}, double gn_eps = 1e-5, at::IntArrayRef stride = {1, 1},
+    at::IntArrayRef padding = {0, 0}, at::IntArrayRef output_padding = {0, 0}, int64_t groups = 1,
+    at::IntArrayRef dilation = {1, 1});
+// (output, conv_output, bn_mean, bn_invstd): the chain's output, the convolution's output and the statistics that
+// normalized it, for the backward.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> conv_transpose2d_batch_norm_tanh_max_pool_group_norm_forward(
+    const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+    const std::optional<at::Tensor>& bn_weight, const std::optional<at::Tensor>& bn_bias,
+    const std::optional<at::Tensor>& running_mean, const std::optional<at::Tensor>& running_var, bool training,
+    double momentum, double bn_eps, at::IntArrayRef pool_kernel, at::IntArrayRef pool_stride, int64_t num_groups,
+    const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias, double gn_eps,
+    at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
+    at::IntArrayRef dilation);
+// (grad_input, grad_weight, grad_bias, grad_bn_weight, grad_bn_bias, grad_gn_weight, grad_gn_bias).
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>
+conv_transpose2d_batch_norm_tanh_max_pool_group_norm_backward(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight, const at::Tensor& conv_output,
+    const at::Tensor& bn_mean, const at::Tensor& bn_invstd, const std::optional<at::Tensor>& bn_weight,
+    const std::optional<at::Tensor>& bn_bias, bool training, at::IntArrayRef pool_kernel, at::IntArrayRef pool_stride,
+    int64_t num_groups, const std::optional<at::Tensor>& gn_weight, const std::optional<at::Tensor>& gn_bias,
+    double gn_eps, at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
+    at::IntArrayRef dilation, std::array<bool, 3> conv_output_mask);
+
 }  // namespace fusedops

@@ -8,8 +8,7 @@
 #include <c10/core/DeviceGuard.h>
 #include <c10/cuda/CUDAException.h>
 
-#include <cub/block/block_reduce.cuh>
-
+#include "ops/common/block_reduce.cuh"
 #include "ops/common/tensors.h"
 #include "ops/group_norm/group_norm.h"
 #include "ops/group_norm/preludes.h"
@@ -19,43 +18,6 @@ namespace {
 
 constexpr int kThreads = 512;
 constexpr int kUnroll = 4;  // loads in flight per thread
-
-template <typename T, int K>
-struct Sums {
-  T v[K];
-  __device__ Sums operator+(const Sums& o) const {
-    Sums r;
-#pragma unroll
-    for (int k = 0; k < K; ++k) r.v[k] = v[k] + o.v[k];
-    return r;
-  }
-};
-
-// The block-wide sum, returned to every thread.
-template <typename T, int K>
-__device__ Sums<T, K> block_sum(const Sums<T, K>& mine) {
-  using Reduce = cub::BlockReduce<Sums<T, K>, kThreads>;
-  __shared__ typename Reduce::TempStorage temp;
-  __shared__ Sums<T, K> total;
-  const Sums<T, K> r = Reduce(temp).Reduce(mine, [](const Sums<T, K>& a, const Sums<T, K>& b) { return a + b; });
-  if (threadIdx.x == 0) total = r;
-  __syncthreads();
-  const Sums<T, K> out = total;
-  __syncthreads();  // temp and total are reused by the next call
-  return out;
-}
-
-// Calls fn(i) for every i in [0, n) this thread owns, kUnroll loads issued before they are used.
-template <typename Fn>
-__device__ void for_each_owned(int64_t n, Fn&& fn) {
-  for (int64_t base = threadIdx.x; base < n; base += int64_t{kUnroll} * blockDim.x) {
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const int64_t i = base + int64_t{u} * blockDim.x;
-      if (i < n) fn(i);
-    }
-  }
-}
 
 struct GroupArgs {
   int64_t channels, inner, groups;
@@ -76,13 +38,13 @@ __device__ Stats<at::opmath_type<scalar_t>> group_stats(const P& p, const scalar
   for (int64_t ch = 0; ch < cpg; ++ch) {
     const auto pc = p.channel(g * cpg + ch);
     const scalar_t* row = c + ch * a.inner;
-    for_each_owned(a.inner, [&](int64_t i) {
+    for_each_owned<kUnroll>(a.inner, [&](int64_t i) {
       const T d = p.forward(pc, static_cast<T>(row[i])) - shift;
       s.v[0] += d;
       s.v[1] += d * d;
     });
   }
-  const Sums<T, 2> t = block_sum(s);
+  const Sums<T, 2> t = block_sum<kThreads>(s);
   const T m = T(cpg * a.inner), dmean = t.v[0] / m;
   const T var = max(t.v[1] / m - dmean * dmean, T(0));
   return {shift + dmean, T(1) / sqrt(var + T(a.eps))};
@@ -103,7 +65,7 @@ __global__ void __launch_bounds__(kThreads)
     const T shift = (beta ? static_cast<T>(beta[chan]) : T(0)) - st.mean * scale;
     const scalar_t* row = c + offset + ch * a.inner;
     scalar_t* out_row = out + offset + ch * a.inner;  // may be row itself: each element is read, then written
-    for_each_owned(a.inner, [&](int64_t i) {
+    for_each_owned<kUnroll>(a.inner, [&](int64_t i) {
       out_row[i] = static_cast<scalar_t>(p.forward(pc, static_cast<T>(row[i])) * scale + shift);
     });
   }
@@ -126,12 +88,12 @@ __global__ void __launch_bounds__(kThreads)
     const auto pc = p.channel(chan);
     const int64_t row = offset + ch * a.inner;
     Sums<T, 2> s{{0, 0}};
-    for_each_owned(a.inner, [&](int64_t i) {
+    for_each_owned<kUnroll>(a.inner, [&](int64_t i) {
       const T d = static_cast<T>(dy[row + i]);
       s.v[0] += d;
       s.v[1] += d * (p.forward(pc, static_cast<T>(c[row + i])) - st.mean) * st.rstd;
     });
-    const Sums<T, 2> t = block_sum(s);
+    const Sums<T, 2> t = block_sum<kThreads>(s);
     const T gm = gamma ? static_cast<T>(gamma[chan]) : T(1);
     sum_dyg += gm * t.v[0];
     sum_dyg_xhat += gm * t.v[1];
@@ -149,7 +111,7 @@ __global__ void __launch_bounds__(kThreads)
     const T gm = gamma ? static_cast<T>(gamma[chan]) : T(1);
     const int64_t row = offset + ch * a.inner;
     Sums<T, (P::kParams > 0 ? P::kParams : 1)> pg{};
-    for_each_owned(a.inner, [&](int64_t i) {
+    for_each_owned<kUnroll>(a.inner, [&](int64_t i) {
       const T cv = static_cast<T>(c[row + i]);
       const T xhat = (p.forward(pc, cv) - st.mean) * st.rstd;
       const T da = st.rstd * (static_cast<T>(dy[row + i]) * gm - m1 - xhat * m2);
@@ -157,7 +119,7 @@ __global__ void __launch_bounds__(kThreads)
       if (dc != nullptr) dc[row + i] = static_cast<scalar_t>(dcv);
     });
     if constexpr (P::kParams > 0) {
-      const auto t = block_sum(pg);
+      const auto t = block_sum<kThreads>(pg);
       if (threadIdx.x == 0) {
         for (int k = 0; k < P::kParams; ++k) dparams[k * nc + n * a.channels + chan] = t.v[k];
       }

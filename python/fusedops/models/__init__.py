@@ -13,6 +13,7 @@ MODULES = (
     "elementwise_add",
     "conv_transpose1d",
     "conv_transpose1d_dilated",
+    "convt2d_bn_tanh_maxpool_groupnorm",
     "convt2d_gelu_groupnorm",
     "conv2d_add_scale_sigmoid_groupnorm",
 )

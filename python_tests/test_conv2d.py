@@ -96,9 +96,12 @@ def reference_grads(x, w, cfg, grad_out):
 
 
 def poison(cfg, device):
+    """NaN in the CUDA allocator's free blocks, enough to cover the output and the input gradient."""
     if device == "cuda":
-        h, w = out_size(cfg)
-        poison_cuda_allocator(8 * max(cfg["batch"], 1) * cfg["groups"] * cfg["out_per_group"] * h * w + 65536)
+        n, g = max(cfg["batch"], 1), cfg["groups"]
+        out_elems = n * g * cfg["out_per_group"] * math.prod(out_size(cfg))
+        in_elems = n * g * cfg["in_per_group"] * math.prod(cfg["size"])
+        poison_cuda_allocator(8 * max(out_elems, in_elems) + 65536)
 
 
 def ids(c):
@@ -156,7 +159,31 @@ FAST_PATH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("cfg", FAST_PATH_CASES, ids=ids)
+# Unit stride: the CUDA tensor-core path for both kernels (each operator's forward and its input gradient). Tiles are
+# 8-128 channels of a group by 128-512 pixels flattened over the image: groups of 8 and of more than 128 channels,
+# partial 8-channel reduction chunks, images narrower and wider than a pixel tile, 1x1 to 5x5 kernels with dilation,
+# padding beyond the kernel's reach (a transposed convolution that crops) and output_padding.
+TENSOR_CORE_CASES = [
+    dict(kind="conv2d", batch=1, groups=1, in_per_group=19, out_per_group=136, kernel=(3, 2), size=(9, 150),
+         stride=(1, 1), padding=(2, 0), dilation=(1, 3), output_padding=(0, 0), bias=True),
+    dict(kind="conv_transpose2d", batch=2, groups=4, in_per_group=8, out_per_group=8, kernel=(3, 3), size=(21, 17),
+         stride=(1, 1), padding=(0, 0), dilation=(1, 1), output_padding=(0, 0), bias=True),
+    dict(kind="conv2d", batch=2, groups=1, in_per_group=8, out_per_group=32, kernel=(3, 3), size=(30, 37),
+         stride=(1, 1), padding=(0, 0), dilation=(1, 1), output_padding=(0, 0), bias=True),
+    dict(kind="conv_transpose2d", batch=2, groups=1, in_per_group=12, out_per_group=130, kernel=(5, 5), size=(6, 4),
+         stride=(1, 1), padding=(1, 1), dilation=(2, 1), output_padding=(1, 0), bias=False),
+    dict(kind="conv2d", batch=1, groups=1, in_per_group=5, out_per_group=12, kernel=(2, 4), size=(3, 700),
+         stride=(1, 1), padding=(1, 3), dilation=(1, 2), output_padding=(0, 0), bias=True),
+    dict(kind="conv_transpose2d", batch=2, groups=2, in_per_group=20, out_per_group=50, kernel=(1, 3), size=(11, 13),
+         stride=(1, 1), padding=(1, 3), dilation=(1, 1), output_padding=(0, 0), bias=True),
+    dict(kind="conv2d", batch=3, groups=3, in_per_group=8, out_per_group=16, kernel=(4, 3), size=(17, 19),
+         stride=(1, 1), padding=(3, 1), dilation=(2, 2), output_padding=(0, 0), bias=False),
+    dict(kind="conv_transpose2d", batch=1, groups=1, in_per_group=64, out_per_group=128, kernel=(5, 5), size=(8, 9),
+         stride=(1, 1), padding=(1, 1), dilation=(1, 1), output_padding=(0, 0), bias=True),
+]
+
+
+@pytest.mark.parametrize("cfg", FAST_PATH_CASES + TENSOR_CORE_CASES, ids=ids)
 @pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
 def test_float32_precision_policy(device, cfg, tf32, monkeypatch):
     """TF32 only when torch.backends.cudnn.allow_tf32 is on; full float32 accuracy when it is off."""
@@ -225,16 +252,21 @@ def test_gradcheck(device, kind, seed):
         assert torch.autograd.gradcheck(lambda *t: op(*t, *([None] if b is None else []), *hyper(cfg)), inputs)
 
 
-@pytest.mark.parametrize("cfg", [FAST_PATH_CASES[i] for i in (0, 1, 4, 5, 6)], ids=ids)
-def test_gradients_against_reference(device, cfg):
-    """Larger float32 shapes: input, weight and bias gradients (the tiled reductions) against float64."""
+@pytest.mark.parametrize("cfg", [FAST_PATH_CASES[i] for i in (0, 1, 4, 5, 6)] + TENSOR_CORE_CASES, ids=ids)
+@pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
+def test_gradients_against_reference(device, cfg, tf32, monkeypatch):
+    """Larger float32 shapes: input, weight and bias gradients (the tiled reductions) against float64, under both
+    float32 precision policies (the input gradient runs the other convolution kernel)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", tf32)
     x, w, b = make_args(cfg, device, torch.float32, requires_grad=True)
     out = op_of(cfg)(x, w, b, *hyper(cfg))
     grad_out = torch.randn_like(out)
+    poison(cfg, device)
     inputs = (x, w) if b is None else (x, w, b)
     grads = torch.autograd.grad(out, inputs, grad_out)
+    # The gradients reduce over thousands of terms (3xTF32 drops the lo * lo products): twice the forward's bound.
     for got, want in zip(grads, reference_grads(x, w, cfg, grad_out)):
-        assert_matches_reference(got, want, tolerance(torch.float32, device))
+        assert_matches_reference(got, want, 2 * tolerance(torch.float32, device, tf32))
 
 
 MASKS = [[True, True, True], [True, False, False], [False, True, False], [False, False, True], [False, True, True],

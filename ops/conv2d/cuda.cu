@@ -1,12 +1,14 @@
 // The convolution kernels on CUDA (ops/conv2d/conv2d.h says which operator uses which).
 //
-// forward / transposed: one direct kernel. A thread computes kPix adjacent output columns for a tile of kTile output
-// channels of one group, so each input value it loads feeds kTile FMAs and each weight kPix; the tile's weights are
-// staged in shared memory, reduction channels a chunk at a time, laid out so the kTile values of one tap are contiguous
-// (vector loads, broadcast to the warp). float32 runs in plain FP32 (no TF32: full precision whatever the cuDNN TF32
-// flag says, which PyTorch's policy allows); half types accumulate in float32. weight_grad: a block per (output
-// channel, input channel, tap chunk, slice of the N * H * W reduction), deterministic (slices are summed in a fixed
-// order by a second kernel).
+// forward / transposed: float32 at unit stride takes the tensor-core implicit GEMM (cuda_tensor_core.cu, sm_80 and
+// newer) under PyTorch's precision policy for float32 convolutions: TF32 when cuDNN may use it, 3xTF32 (float32
+// accuracy) when not. Everything else (other strides, float64, half types, older GPUs, sizes that path does not cover)
+// runs one direct kernel. A thread computes kPix adjacent output columns for a tile of kTile output channels of one
+// group, so each input value it loads feeds kTile FMAs and each weight kPix; the tile's weights are staged in shared
+// memory, reduction channels a chunk at a time, laid out so the kTile values of one tap are contiguous (vector loads,
+// broadcast to the warp). It runs float32 in plain FP32; half types accumulate in float32. weight_grad: a block per
+// (output channel, input channel, tap chunk, slice of the N * H * W reduction), deterministic (slices are summed in a
+// fixed order by a second kernel).
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -19,6 +21,7 @@
 #include "ops/common/cuda_launch.cuh"
 #include "ops/common/tensors.h"
 #include "ops/conv2d/conv2d.h"
+#include "ops/conv2d/cuda_tensor_core.cuh"
 
 namespace fusedops {
 namespace {
@@ -207,12 +210,23 @@ void direct(const G& g, bool transposed, const at::Tensor& src, const at::Tensor
   }
 }
 
+// The tensor-core path when it covers the call, else the direct kernel.
+void convolve(const G& g, bool transposed, const at::Tensor& src, const at::Tensor& w, const at::Tensor& bias,
+              at::Tensor& dst) {
+  // PyTorch's precision policy for float32 convolutions: TF32 only when cuDNN may use it.
+  if (src.scalar_type() == at::kFloat &&
+      conv2d_tensor_core(g, transposed, src, w, bias, dst, !at::globalContext().allowTF32CuDNN())) {
+    return;
+  }
+  direct(g, transposed, src, w, bias, dst);
+}
+
 void forward(const G& g, const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias, at::Tensor& y) {
-  direct(g, false, x, w, bias, y);
+  convolve(g, false, x, w, bias, y);
 }
 
 void transposed(const G& g, const at::Tensor& y, const at::Tensor& w, const at::Tensor& bias, at::Tensor& x) {
-  direct(g, true, y, w, bias, x);
+  convolve(g, true, y, w, bias, x);
 }
 
 // partial[slice][(o * ipg + i) * taps + tap] for taps [tap0, tap0 + tap_chunk).

@@ -24,6 +24,7 @@
 #include <climits>
 
 #include "ops/common/cuda_launch.cuh"
+#include "ops/common/mma_tf32.cuh"
 #include "ops/common/tensors.h"
 #include "ops/conv_transpose1d/cuda_tensor_core.cuh"
 
@@ -61,12 +62,6 @@ struct TensorCoreArgs {
   int phase_base[kMaxStride];
   int tap_offset[kMaxPhaseTaps];
 };
-
-__device__ __forceinline__ uint32_t to_tf32(float x) {
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-  return r;
-}
 
 inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -120,29 +115,6 @@ __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restri
     if (lo != nullptr) lo[i] = __uint_as_float(to_tf32(v - big));
   }
 }
-
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-#define FUSEDOPS_HAS_MMA_TF32 1
-__device__ __forceinline__ void mma_tf32(float (&c)[4], const float4& a, uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(__float_as_uint(a.x)), "r"(__float_as_uint(a.y)), "r"(__float_as_uint(a.z)), "r"(__float_as_uint(a.w)),
-        "r"(b0), "r"(b1));
-}
-
-// 4-byte copy, zero-filled when !valid (then nothing is read).
-__device__ __forceinline__ void cp_async4(float* smem, const float* gmem, bool valid) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 4 : 0));
-}
-
-__device__ __forceinline__ void cp_async16(float* smem, const float* gmem) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
-}
-#endif
 
 template <int kTileM, bool kSplit>
 __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(const TensorCoreArgs args) {
@@ -220,14 +192,14 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
 #pragma unroll
   for (int i = 0; i < kStages - 1; ++i) {
     if (i < steps) load_stage(i, i);
-    asm volatile("cp.async.commit_group;\n");
+    cp_async_commit();
   }
   float acc[kMTiles][kNTiles][4] = {};
   for (int i = 0; i < steps; ++i) {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2));
+    cp_async_wait<kStages - 2>();
     __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
     if (i + kStages - 1 < steps) load_stage(i + kStages - 1, (i + kStages - 1) % kStages);
-    asm volatile("cp.async.commit_group;\n");
+    cp_async_commit();
 
     const int phase_ord = i / stages;
     const int* tap_offset = args.tap_offset + phase_ord * taps;
@@ -267,7 +239,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
 
     // The phase is complete: its columns of the tile (t - t0 = phase + stride * u_local), then afresh.
     if (args.out_tile_offset == 0) {  // the tile shares the stage buffers: every warp must be done with them
-      asm volatile("cp.async.wait_group 0;\n");
+      cp_async_wait<0>();
       __syncthreads();
     }
     const int phase = args.phase_id[phase_ord];
@@ -284,7 +256,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_transpose1d_tf32_kernel(cons
       }
     }
   }
-  asm volatile("cp.async.wait_group 0;\n");
+  cp_async_wait<0>();
   __syncthreads();
 
   // + bias, whole rows to (N, C_out, L_out); a phase no tap reaches holds the bias alone.

@@ -1,0 +1,462 @@
+// The unit-stride convolutions (conv2d's forward and the transposed convolution) for float32 on tensor cores: an
+// implicit GEMM per (image, group).
+//
+// Both are one stride-1 correlation: dst[d, p, q] = bias[d] + sum over (r, a, b) of W'[d, r, a, b] *
+// src[r, p + a * dil_h - pad_h, q + b * dil_w - pad_w], zero outside src. The forward is that as it stands; the
+// transposed convolution has its kernel flipped (by the weight packing) and pad = (k - 1) * dil - padding, negative
+// when it crops. GEMM: M = output pixels, flattened over the image (p * dst_w + q) so that narrow images still fill
+// whole tiles; N = the group's dst channels; K = its reduction channels (chunks of 8) x taps. Pixels rather than
+// channels on M keep each MMA full when a group has only 8 dst channels.
+//
+// A pipeline step is one 8-channel chunk and a block of kernel rows (all of them when their weights are small):
+// (a) the input patch that the tile's pixels read through those rows, stored as rows of `pitch` columns one after the
+// other, so that a pixel's patch offset plus one constant per tap addresses every tap; (b) the taps' weights,
+// pre-packed in mma B-fragment order (two n-tiles per 16-byte load), rounded to TF32 with the rounding error kept for
+// 3xTF32. Unlike conv_transpose1d's slab, channels are not interleaved in pairs: each channel's patch is contiguous so
+// that it is copied in 16-byte cp.async, which is what the memory-bound narrow convolutions need (pitch = src_w mod 4
+// keeps global and shared alignment in step; each channel row is shifted by its own phase; only quads that straddle
+// an image edge or, when src_w is not a multiple of 4, a patch row go element by element; zero-filled outside src).
+// An A fragment then takes four 4-byte loads. In TF32 mode each thread rounds the patch elements it copied once they
+// land, so the MMAs read them as they are. kStages steps are in flight; the accumulators go through a shared-memory
+// tile (reusing the stage buffers) so that each dst channel's run of pixels is written coalesced. mma.sync m16n8k8
+// with float32 accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32).
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
+
+#include <ATen/cuda/detail/IntegerDivider.cuh>
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <initializer_list>
+
+#include "ops/common/cuda_launch.cuh"
+#include "ops/common/mma_tf32.cuh"
+#include "ops/common/tensors.h"
+#include "ops/conv2d/cuda_tensor_core.cuh"
+
+namespace fusedops {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+constexpr int kChunk = 8;  // reduction channels of one mma step (its K)
+static_assert(kWarps == kChunk, "each warp copies one channel of the chunk's patch");
+// Steps in flight. 3xTF32 doubles the weights in shared memory and triples the math that hides a load.
+__host__ __device__ constexpr int stages(bool split) { return split ? 2 : 3; }
+// Shared-memory floats of one tap's weights: the tile's channels, whole 16-channel packing units.
+__host__ __device__ constexpr int tap_floats(int tile_n) { return (tile_n < 16 ? 16 : tile_n) * kChunk; }
+// Blocks per SM that a tile shape is sized for (registers by __launch_bounds__, shared memory by the planning): the
+// narrow tiles (few accumulators) are memory-bound and need more loads in flight.
+constexpr int min_blocks(int tile_n, int warps_n, int m_tiles) {
+  return m_tiles * (tile_n / warps_n / 8) * 4 <= 16 ? 4 : 2;
+}
+
+using Divider = at::cuda::detail::IntDivider<unsigned>;
+
+__device__ __forceinline__ unsigned shared_address(const float* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// A shared-memory load at a 32-bit address: the A fragment's addresses advance by one add per tap.
+__device__ __forceinline__ float load_shared(unsigned address) {
+  return *static_cast<const float*>(__cvta_shared_to_generic(address));
+}
+
+struct TensorCoreArgs {
+  const float* src;
+  const float* w_hi;  // packed weights (pack_weights_kernel); also the 16-byte aligned address of zero-fills
+  const float* w_lo;  // nullptr unless 3xTF32
+  const float* bias;  // nullptr when there is none
+  float* dst;
+  int src_channels, src_h, src_w, dst_channels, dst_h, dst_w;
+  int red_per_group, dst_per_group, groups;
+  int kernel_h, kernel_w, dil_h, dil_w;
+  int pad_h, pad_w;                       // the correlation's; pad_w counts the patch rows' lead columns too
+  int chunks, rows_per_step, row_blocks;  // steps: chunks x blocks of rows_per_step kernel rows
+  int n16_tiles;                          // packed 16-channel units per (group, chunk, tap)
+  int n_tiles, p_tiles;                   // block tiles along dst channels and pixels
+  // Patch rows: `lead` columns before the tile's first (with src_w = 0 (mod 4) they put the src rows' 16-byte quads on
+  // the patch rows' quads), pitch >= lead + dst_w + (kernel_w - 1) * dil_w columns in all, = src_w (mod 4).
+  int lead, pitch;
+  int slab_stride;                   // floats per channel of the patch, = 8 (mod 32)
+  int stage_floats, stage_w_floats;  // one step's shared memory; its weights (hi, then lo)
+  Divider pitch_div, dst_w_div;
+};
+
+// Where W'[d, r, tap] is in the (out_channels, in_channels / groups, kH, kW) weight: group * w_group + d * w_dst +
+// r * w_red + tap, the tap reversed when `flip` (the transposed convolution).
+struct WeightLayout {
+  int64_t w_group, w_dst, w_red;
+  bool flip;
+};
+
+// Packed weights: [group][chunk][tap][16-channel unit][lane][4], for the lane the B fragments of two m16n8k8 n-tiles
+// (dst channels 16 unit + lane/4 and 16 unit + 8 + lane/4, reduction channels lane%4 and lane%4 + 4 of the chunk),
+// rounded to TF32 (hi) with the rounding error in lo, zero past the real channels. Taps a * kW + b in the
+// correlation's order.
+__global__ void pack_weights_kernel(const float* __restrict__ w, float* __restrict__ hi, float* __restrict__ lo,
+                                    int64_t total, int taps, int red_per_group, int dst_per_group, int n16_tiles,
+                                    int chunks, const WeightLayout layout) {
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int e = static_cast<int>(i % 4), lane = static_cast<int>(i / 4 % 32);
+    int64_t r = i / 128;
+    const int unit = static_cast<int>(r % n16_tiles);
+    r /= n16_tiles;
+    const int tap = static_cast<int>(r % taps);
+    r /= taps;
+    const int chunk = static_cast<int>(r % chunks);
+    const int64_t g = r / chunks;
+    const int d = unit * 16 + lane / 4 + (e / 2) * 8, k = chunk * kChunk + lane % 4 + (e % 2) * 4;
+    const float v =
+        (d < dst_per_group && k < red_per_group)
+            ? w[g * layout.w_group + d * layout.w_dst + k * layout.w_red + (layout.flip ? taps - 1 - tap : tap)]
+            : 0.f;
+    const float big = __uint_as_float(to_tf32(v));
+    hi[i] = big;
+    if (lo != nullptr) lo[i] = __uint_as_float(to_tf32(v - big));
+  }
+}
+
+// A block: kTileN dst channels x kTileP consecutive pixels of one image and group; warps kWarpsN along channels, the
+// rest along pixels, each warp kMTiles m-tiles (16 pixels) x kNTiles n-tiles (8 channels).
+template <int kTileN, int kWarpsN, int kMTiles, bool kSplit>
+__global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles))
+    conv2d_tf32_kernel(const TensorCoreArgs args) {
+#ifdef FUSEDOPS_HAS_MMA_TF32
+  constexpr int kWarpN = kTileN / kWarpsN, kNTiles = kWarpN / 8;
+  constexpr int kWarpP = 16 * kMTiles, kTileP = kWarps / kWarpsN * kWarpP;
+  constexpr int kTapFloats = tap_floats(kTileN), kStages = stages(kSplit);
+  constexpr int kTileStride = kTileP + 4;  // accumulator tile row: = 4 (mod 32), conflict-free fragment stores
+  static_assert(kWarpN % 16 == 0 || kWarpsN == 1, "a warp's channels start at a 16-channel packing unit");
+  extern __shared__ __align__(16) float smem[];
+
+  // Block -> (image, group, pixel tile, channel tile), the channel tile fastest so that blocks sharing a patch run
+  // together.
+  int64_t id = blockIdx.x;
+  const int n0 = static_cast<int>(id % args.n_tiles) * kTileN;
+  id /= args.n_tiles;
+  const int p0 = static_cast<int>(id % args.p_tiles) * kTileP;
+  id /= args.p_tiles;
+  const int g = static_cast<int>(id % args.groups);
+  const int64_t n = id / args.groups;
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int gq = lane / 4, tq = lane % 4;  // mma fragment coordinates
+  const int wn0 = warp % kWarpsN * kWarpN, wp0 = warp / kWarpsN * kWarpP;
+  const int src_w = args.src_w, pitch = args.pitch, kernel_w = args.kernel_w;
+  const int src_plane = args.src_h * src_w, dst_plane = args.dst_h * args.dst_w;
+
+  // A step's patch: row r holds src row row0 + r, column m src column m - pad_w; element f = r * pitch + m of the
+  // whole patch. The tile's pixels p0..p_last span output rows oh_first..; pixel (oh, ow) reads tap (a0, 0) at
+  // f = f_first + (oh - oh_first) * pitch + ow - ow_first and tap (a0 + a, b) a * dil_h * pitch + b * dil_w further.
+  const int p_last = min(p0 + kTileP, dst_plane) - 1;
+  const auto first = args.dst_w_div.divmod(p0), last = args.dst_w_div.divmod(p_last);
+  const int oh_first = first.div, ow_first = first.mod, f_first = ow_first + args.lead;
+  // Patch elements (from f_first) that one kernel row reads.
+  const int span = (last.div - oh_first) * pitch + last.mod + (kernel_w - 1) * args.dil_w + 1 - ow_first;
+  int pix[kMTiles][2];  // this thread's A rows, pixels gq and gq + 8 of each m-tile (past the image: its last pixel)
+#pragma unroll
+  for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const auto q = args.dst_w_div.divmod(min(p0 + wp0 + mt * 16 + gq + 8 * h, p_last));
+      pix[mt][h] = (q.div - oh_first) * pitch + q.mod - ow_first;
+    }
+  }
+
+  const float* src_group = args.src + (n * args.src_channels + int64_t{g} * args.red_per_group) * src_plane;
+  // The phase (float address mod 4) of channel c's patch start when its first row is src row row0: that row's
+  // shift in shared memory, so that 16-byte quads of src land on 16-byte quads there.
+  const unsigned group_phase = static_cast<unsigned>(reinterpret_cast<uintptr_t>(src_group) / sizeof(float)) +
+                               static_cast<unsigned>(f_first - args.pad_w);
+  auto phase = [&](int c, int row0) {
+    return static_cast<int>((group_phase + static_cast<unsigned>(c) * src_plane + static_cast<unsigned>(row0) * src_w) &
+                            3u);
+  };
+
+  const int taps = args.kernel_h * kernel_w;
+  const int64_t w_tap_stride = int64_t{args.n16_tiles} * 128;
+  const int64_t w_block = int64_t{g} * args.chunks * taps * w_tap_stride + n0 / 16 * 128;
+  const int steps = args.chunks * args.row_blocks;
+  // Step -> its chunk, kernel rows a0 .. a0 + rows - 1, the src row of its patch's first row, and the patch's end.
+  struct Step {
+    int chunk, a0, rows, row0, f_end;
+  };
+  auto step_of = [&](int step) {
+    Step s;
+    s.chunk = step / args.row_blocks;
+    s.a0 = step % args.row_blocks * args.rows_per_step;
+    s.rows = min(args.rows_per_step, args.kernel_h - s.a0);
+    s.row0 = oh_first + s.a0 * args.dil_h - args.pad_h;
+    s.f_end = f_first + span + (s.rows - 1) * args.dil_h * pitch;
+    return s;
+  };
+  auto load_step = [&](int step, int buf) {
+    const Step s = step_of(step);
+    float* x_s = smem + buf * args.stage_floats;
+    {  // Warp w copies channel w's patch, each lane the quads f0 + 4 * lane + 128 k.
+      const int c = s.chunk * kChunk + warp;
+      const bool channel_valid = c < args.red_per_group;
+      const float* plane = src_group + int64_t{channel_valid ? c : 0} * src_plane;
+      const int f0 = f_first - phase(c, s.row0);
+      float* row_s = x_s + warp * args.slab_stride;  // quad f at row_s + f - f0
+      for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
+        // One copy when the quad lies in one patch row and wholly inside src or wholly outside it.
+        const auto rc = args.pitch_div.divmod(static_cast<unsigned>(max(f, 0)));
+        const int row = s.row0 + static_cast<int>(rc.div), col = static_cast<int>(rc.mod) - args.pad_w;
+        const bool row_in = channel_valid && row >= 0 && row < args.src_h;
+        const bool inside = row_in && col >= 0 && col + 4 <= src_w;
+        if (f >= 0 && static_cast<int>(rc.mod) + 4 <= pitch && (inside || !row_in || col + 4 <= 0 || col >= src_w)) {
+          cp_async16(row_s + (f - f0), inside ? plane + row * src_w + col : args.w_hi, inside);
+          continue;
+        }
+        for (int j = 0; j < 4; ++j) {
+          const auto e = args.pitch_div.divmod(static_cast<unsigned>(max(f + j, 0)));
+          const int er = s.row0 + static_cast<int>(e.div), ec = static_cast<int>(e.mod) - args.pad_w;
+          const bool valid = channel_valid && f + j >= 0 && er >= 0 && er < args.src_h && ec >= 0 && ec < src_w;
+          cp_async4(row_s + (f - f0) + j, valid ? plane + er * src_w + ec : args.src, valid);
+        }
+      }
+    }
+    // The weights of taps a0 * kW .. (a0 + rows) * kW - 1.
+    const int64_t w_first = w_block + (int64_t{s.chunk} * taps + s.a0 * kernel_w) * w_tap_stride;
+    float* w_s = x_s + kChunk * args.slab_stride;
+    for (int e = tid; e < s.rows * kernel_w * (kTapFloats / 4); e += kThreads) {
+      const int t = e / (kTapFloats / 4), v = e % (kTapFloats / 4) * 4;
+      cp_async16(w_s + t * kTapFloats + v, args.w_hi + w_first + t * w_tap_stride + v);
+      if (kSplit)
+        cp_async16(w_s + args.stage_w_floats + t * kTapFloats + v, args.w_lo + w_first + t * w_tap_stride + v);
+    }
+  };
+
+#pragma unroll
+  for (int i = 0; i < kStages - 1; ++i) {
+    if (i < steps) load_step(i, i);
+    cp_async_commit();
+  }
+  float acc[kMTiles][kNTiles][4] = {};
+  for (int i = 0; i < steps; ++i) {
+    cp_async_wait<kStages - 2>();
+    const Step s = step_of(i);
+    const float* x_s = smem + (i % kStages) * args.stage_floats;
+    if (!kSplit) {
+      // This thread's copies of the step have landed: round them to TF32 in place, once for all the taps and warps
+      // that read them (3xTF32 splits each value as it is read instead).
+      const int f0 = f_first - phase(s.chunk * kChunk + warp, s.row0);
+      float* row_s = smem + (i % kStages) * args.stage_floats + warp * args.slab_stride;
+      for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
+        float4* quad = reinterpret_cast<float4*>(row_s + (f - f0));
+        float4 v = *quad;
+        v.x = __uint_as_float(to_tf32(v.x)), v.y = __uint_as_float(to_tf32(v.y));
+        v.z = __uint_as_float(to_tf32(v.z)), v.w = __uint_as_float(to_tf32(v.w));
+        *quad = v;
+      }
+    }
+    __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
+    if (i + kStages - 1 < steps) load_step(i + kStages - 1, (i + kStages - 1) % kStages);
+    cp_async_commit();
+
+    // The A fragment's columns: channel tq of the chunk, and channel tq + 4 four patch rows further (with the same
+    // phase: their planes are 4 planes apart). Each of this thread's pixels reads a tap at a pointer that moves by a
+    // uniform step from tap to tap.
+    const unsigned xa = shared_address(x_s + tq * args.slab_stride + phase(s.chunk * kChunk + tq, s.row0));
+    unsigned pa[kMTiles][2][2];  // byte addresses in shared memory
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        pa[mt][h][0] = xa + pix[mt][h] * sizeof(float);
+        pa[mt][h][1] = pa[mt][h][0] + 4 * args.slab_stride * sizeof(float);
+      }
+    }
+    const float* w_tap = x_s + kChunk * args.slab_stride + wn0 / 16 * 128 + lane * 4;
+    const int row_step = args.dil_h * pitch - (kernel_w - 1) * args.dil_w;  // from a row's last tap to the next row
+#pragma unroll 1
+    for (int t = 0, b = 0; t < s.rows * kernel_w; ++t, w_tap += kTapFloats) {
+      uint32_t a_hi[kMTiles][4], a_lo[kMTiles][4];
+#pragma unroll
+      for (int mt = 0; mt < kMTiles; ++mt) {
+        const float v[4] = {load_shared(pa[mt][0][0]), load_shared(pa[mt][1][0]), load_shared(pa[mt][0][1]),
+                            load_shared(pa[mt][1][1])};
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          a_hi[mt][e] = kSplit ? to_tf32(v[e]) : __float_as_uint(v[e]);
+          if (kSplit) a_lo[mt][e] = to_tf32(v[e] - __uint_as_float(a_hi[mt][e]));
+        }
+      }
+      const int step = ++b < kernel_w ? args.dil_w : (b = 0, row_step);
+#pragma unroll
+      for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+        for (int h = 0; h < 4; ++h) pa[mt][h / 2][h % 2] += step * sizeof(float);
+      }
+#pragma unroll
+      for (int u = 0; u < (kNTiles + 1) / 2; ++u) {
+        const float4 b_hi = *reinterpret_cast<const float4*>(w_tap + u * 128);
+        float4 b_lo{};
+        if (kSplit) b_lo = *reinterpret_cast<const float4*>(w_tap + args.stage_w_floats + u * 128);
+#pragma unroll
+        for (int half = 0; half < 2 && 2 * u + half < kNTiles; ++half) {
+          const uint32_t b0 = __float_as_uint(half ? b_hi.z : b_hi.x), b1 = __float_as_uint(half ? b_hi.w : b_hi.y);
+          const uint32_t b0_lo = __float_as_uint(half ? b_lo.z : b_lo.x);
+          const uint32_t b1_lo = __float_as_uint(half ? b_lo.w : b_lo.y);
+#pragma unroll
+          for (int mt = 0; mt < kMTiles; ++mt) {
+            float(&c)[4] = acc[mt][2 * u + half];
+            if (kSplit) {
+              mma_tf32(c, a_lo[mt][0], a_lo[mt][1], a_lo[mt][2], a_lo[mt][3], b0, b1);
+              mma_tf32(c, a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b0_lo, b1_lo);
+            }
+            mma_tf32(c, a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b0, b1);
+          }
+        }
+      }
+    }
+  }
+  cp_async_wait<0>();
+  __syncthreads();  // every warp is done with the stage buffers, which the tile reuses
+
+  float* tile = smem;  // [kTileN][kTileStride]: channel rows of the tile's pixels
+#pragma unroll
+  for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+    for (int nt = 0; nt < kNTiles; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        tile[(wn0 + nt * 8 + 2 * tq + e % 2) * kTileStride + wp0 + mt * 16 + gq + e / 2 * 8] = acc[mt][nt][e];
+      }
+    }
+  }
+  __syncthreads();
+
+  // + bias, each channel's pixels p0..p_last: one contiguous run of dst.
+  const int pixels = p_last - p0 + 1, channels = min(kTileN, args.dst_per_group - n0);
+  float* dst_tile = args.dst + (n * args.dst_channels + int64_t{g} * args.dst_per_group + n0) * dst_plane + p0;
+  for (int row = warp; row < channels; row += kWarps) {
+    const float b = args.bias != nullptr ? args.bias[g * args.dst_per_group + n0 + row] : 0.f;
+    float* out = dst_tile + int64_t{row} * dst_plane;
+    for (int p = lane; p < pixels; p += 32) out[p] = tile[row * kTileStride + p] + b;
+  }
+#endif
+}
+
+// Sizes the tile-dependent parts of `args` (kernel rows per step, shared memory), packs the weights and launches.
+// False, launching nothing, when shared memory or the grid does not fit.
+template <int kTileN, int kWarpsN, int kMTiles>
+bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, const WeightLayout& layout, bool split) {
+  constexpr int kTileP = kWarps / kWarpsN * 16 * kMTiles;
+  const cudaDeviceProp* props = at::cuda::getCurrentDeviceProperties();
+  const int64_t halo_w = int64_t{args.kernel_w - 1} * args.dil_w;
+  // The longest patch of one kernel row: a tile spans at most row_span rows after its first.
+  const int64_t row_span = std::min<int64_t>((kTileP + args.dst_w - 2) / args.dst_w, args.dst_h - 1);
+  const int64_t span = row_span * (args.pitch - args.dst_w) + kTileP + halo_w;
+  const int64_t tile_floats = int64_t{kTileN} * (kTileP + 4);
+  // Kernel rows per step: the most that leave room for min_blocks blocks per SM (fewer patch copies and barriers).
+  const int64_t smem_target =
+      static_cast<int64_t>(props->sharedMemPerMultiprocessor) / min_blocks(kTileN, kWarpsN, kMTiles) -
+      static_cast<int64_t>(props->reservedSharedMemPerBlock);
+  int rows_per_step = 0;
+  int64_t slab_stride = 0, stage_floats = 0, smem_bytes = 0;
+  for (int rows = 1; rows <= args.kernel_h; ++rows) {
+    const int64_t len = span + int64_t{rows - 1} * args.dil_h * args.pitch;
+    int64_t stride = (len + 3 + 3) / 4 * 4;  // + the channel row's phase, in whole quads
+    stride += (8 - stride % 32 + 32) % 32;   // = 8 (mod 32): a warp's A fragment loads hit 32 banks
+    const int64_t stage = kChunk * stride + int64_t{rows} * args.kernel_w * tap_floats(kTileN) * (split ? 2 : 1);
+    const int64_t steps = int64_t{args.chunks} * ((args.kernel_h + rows - 1) / rows);
+    const int64_t bytes = std::max(std::min<int64_t>(stages(split), steps) * stage, tile_floats) * sizeof(float);
+    if (rows == 1 || bytes <= smem_target) {
+      rows_per_step = rows, slab_stride = stride, stage_floats = stage, smem_bytes = bytes;
+    }
+  }
+  const int64_t p_tiles = (int64_t{args.dst_h} * args.dst_w + kTileP - 1) / kTileP;
+  const int64_t n_tiles = (args.dst_per_group + kTileN - 1) / kTileN;
+  const int64_t blocks = batch * args.groups * p_tiles * n_tiles;
+  if (smem_bytes > static_cast<int64_t>(props->sharedMemPerBlockOptin) || blocks > INT_MAX) return false;
+
+  args.rows_per_step = rows_per_step;
+  args.row_blocks = (args.kernel_h + rows_per_step - 1) / rows_per_step;
+  args.n16_tiles = static_cast<int>((n_tiles * kTileN + 15) / 16);
+  args.n_tiles = static_cast<int>(n_tiles);
+  args.p_tiles = static_cast<int>(p_tiles);
+  args.slab_stride = static_cast<int>(slab_stride);
+  args.stage_floats = static_cast<int>(stage_floats);
+  args.stage_w_floats = rows_per_step * args.kernel_w * tap_floats(kTileN);
+
+  const int taps = args.kernel_h * args.kernel_w;
+  const int64_t packed = int64_t{args.groups} * args.chunks * taps * args.n16_tiles * 128;
+  const at::Tensor w_hi = at::empty({packed}, w.options());
+  const at::Tensor w_lo = split ? at::empty({packed}, w.options()) : at::Tensor();
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  pack_weights_kernel<<<grid_stride_blocks(packed, 256, 4), 256, 0, stream>>>(
+      w.const_data_ptr<float>(), w_hi.mutable_data_ptr<float>(), split ? w_lo.mutable_data_ptr<float>() : nullptr,
+      packed, taps, args.red_per_group, args.dst_per_group, args.n16_tiles, args.chunks, layout);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  args.w_hi = w_hi.const_data_ptr<float>();
+  args.w_lo = split ? w_lo.const_data_ptr<float>() : nullptr;
+
+  auto* kernel =
+      split ? conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, true> : conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, false>;
+  C10_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_bytes)));
+  kernel<<<static_cast<unsigned>(blocks), kThreads, static_cast<size_t>(smem_bytes), stream>>>(args);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return true;
+}
+
+}  // namespace
+
+bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tensor& src, const at::Tensor& w,
+                        const at::Tensor& bias, at::Tensor& dst, bool full_fp32) {
+  if (g.stride_h != 1 || g.stride_w != 1 || at::cuda::getCurrentDeviceProperties()->major < 8) return false;
+  const int64_t ipg = g.in_per_group(), opg = g.out_per_group(), taps = g.kernel_h * g.kernel_w;
+  // The correlation's padding: the transposed convolution reads y[i + padding - k * dil], i.e. its flipped kernel at
+  // offset k' * dil - ((kernel - 1) * dil - padding).
+  const int64_t pad_h = transposed ? (g.kernel_h - 1) * g.dil_h - g.pad_h : g.pad_h;
+  const int64_t pad_w = transposed ? (g.kernel_w - 1) * g.dil_w - g.pad_w : g.pad_w;
+  const int64_t halo_w = (g.kernel_w - 1) * g.dil_w;
+  const int64_t src_h = transposed ? g.out_h : g.in_h, src_w = transposed ? g.out_w : g.in_w;
+  const int64_t dst_h = transposed ? g.in_h : g.out_h, dst_w = transposed ? g.in_w : g.out_w;
+  // Every index the kernel computes in int stays below INT_MAX (patch offsets are bounded by the shared memory).
+  for (const int64_t v : {src_h * src_w, dst_h * dst_w, g.in_channels, g.out_channels, taps * 16,
+                          (g.kernel_h - 1) * g.dil_h, halo_w, std::abs(pad_h), std::abs(pad_w)}) {
+    if (v > INT_MAX / 16) return false;
+  }
+  // With src_w = 0 (mod 4) every src row starts at the same phase: `lead` columns put it on a quad of the patch row,
+  // and a pitch of whole quads keeps the quads within rows (no element-wise copies but at unaligned image edges).
+  const int64_t src_phase = static_cast<int64_t>(reinterpret_cast<uintptr_t>(src.const_data_ptr<float>()) / 4 % 4);
+  const int64_t lead = src_w % 4 == 0 ? ((src_phase - pad_w) % 4 + 4) % 4 : 0;
+  const int64_t cols = lead + dst_w + halo_w;
+  const int64_t pitch = cols + ((src_w - cols) % 4 + 4) % 4;  // = src_w (mod 4): quads of src land on quads here
+
+  TensorCoreArgs args{};
+  args.src = src.const_data_ptr<float>();
+  args.bias = data_or_null<float>(bias);
+  args.dst = dst.mutable_data_ptr<float>();
+  args.src_channels = static_cast<int>(transposed ? g.out_channels : g.in_channels);
+  args.dst_channels = static_cast<int>(transposed ? g.in_channels : g.out_channels);
+  args.src_h = static_cast<int>(src_h), args.src_w = static_cast<int>(src_w);
+  args.dst_h = static_cast<int>(dst_h), args.dst_w = static_cast<int>(dst_w);
+  args.red_per_group = static_cast<int>(transposed ? opg : ipg);
+  args.dst_per_group = static_cast<int>(transposed ? ipg : opg);
+  args.groups = static_cast<int>(g.groups);
+  args.kernel_h = static_cast<int>(g.kernel_h), args.kernel_w = static_cast<int>(g.kernel_w);
+  args.pad_h = static_cast<int>(pad_h), args.pad_w = static_cast<int>(pad_w + lead);
+  args.dil_h = static_cast<int>(g.dil_h), args.dil_w = static_cast<int>(g.dil_w);
+  args.chunks = (args.red_per_group + kChunk - 1) / kChunk;
+  args.pitch = static_cast<int>(pitch);
+  args.lead = static_cast<int>(lead);
+  args.pitch_div = Divider(static_cast<unsigned>(pitch));
+  args.dst_w_div = Divider(static_cast<unsigned>(dst_w));
+  const WeightLayout layout = transposed ? WeightLayout{opg * ipg * taps, taps, ipg * taps, true}
+                                         : WeightLayout{opg * ipg * taps, ipg * taps, taps, false};
+
+  // Tiles by the group's dst channels: narrow groups take more pixels per block, so that each warp still has
+  // several MMAs per fragment load.
+  if (args.dst_per_group <= 8) return plan_and_launch<8, 1, 4>(args, g.batch, w, layout, full_fp32);
+  if (args.dst_per_group <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32);
+  if (args.dst_per_group <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32);
+  if (args.dst_per_group <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32);
+  return plan_and_launch<128, 2, 2>(args, g.batch, w, layout, full_fp32);
+}
+
+}  // namespace fusedops

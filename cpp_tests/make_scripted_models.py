@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fusedops.models import (conv2d_add_scale_sigmoid_groupnorm, conv_transpose1d, conv_transpose1d_dilated,
-                             convt2d_gelu_groupnorm, elementwise_add)
+                             convt2d_bn_tanh_maxpool_groupnorm, convt2d_gelu_groupnorm, elementwise_add)
 
 # The example's exporter writes the same two files; reuse it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -23,6 +23,8 @@ CASES = {
     "elementwise_add_broadcast": (elementwise_add, [], [(4, 1, 8), (3, 1)]),
     # in, out, kernel, stride, groups, num_groups
     "convt2d_gelu_groupnorm": (convt2d_gelu_groupnorm, [8, 16, 3, 2, 4, 4], [(2, 8, 9, 7)]),
+    # in, out, kernel, stride, padding, groups (unused by the Model), num_groups; eval mode (running statistics)
+    "convt2d_bn_tanh_maxpool_groupnorm": (convt2d_bn_tanh_maxpool_groupnorm, [8, 16, 3, 2, 1, 8, 4], [(2, 8, 9, 7)]),
     "conv2d_add_scale_sigmoid_groupnorm": (conv2d_add_scale_sigmoid_groupnorm,
                                            *conv2d_add_scale_sigmoid_groupnorm.PROBLEMS["L2_21"]["SMALL"]),
 }

@@ -1,4 +1,4 @@
-// conv2d, conv_transpose2d, group_norm and the fused L2_19 / L2_21 chains through the C++ API (the dispatcher): forward
+// conv2d, conv_transpose2d, group_norm and the fused L2_11 / L2_19 / L2_21 chains through the C++ API (the dispatcher): forward
 // and autograd against ATen's composition in float64, double backward refused, argument errors.
 #include <fusedops/fusedops.h>
 
@@ -82,6 +82,20 @@ const Case kCases[] = {
        return at::group_norm(at::gelu(at::conv_transpose2d(a[0], a[1], a[2], {2, 2}, {1, 1}, {1, 1}, 2)), 2, a[3], a[4],
                              1e-5);
      }},
+    {"ConvTranspose2dBatchNormTanhMaxPoolGroupNorm",  // training mode: no conv bias, BatchNorm cancels its gradient
+     [](auto dt, auto dev, bool rg) {
+       return tensors({{2, 4, 6, 7}, {4, 6, 3, 3}, {6}, {6}, {6}, {6}}, dt, dev, rg);
+     },
+     [](const auto& a) {
+       return fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm(
+           a[0], a[1], std::nullopt, a[2], a[3], std::nullopt, std::nullopt, true, 0.1, 1e-5, {2, 2}, {2, 2}, 3, a[4],
+           a[5], 1e-5, {1, 1}, {1, 0});
+     },
+     [](const auto& a) {
+       const at::Tensor c = at::conv_transpose2d(a[0], a[1], {}, {1, 1}, {1, 0});
+       const at::Tensor z = at::batch_norm(c, a[2], a[3], {}, {}, true, 0.1, 1e-5, false);
+       return at::group_norm(at::max_pool2d(at::tanh(z), {2, 2}, {2, 2}), 3, a[4], a[5], 1e-5);
+     }},
 };
 
 class Ops2d : public DeviceTest<std::tuple<c10::DeviceType, at::ScalarType, Case>> {};
@@ -148,7 +162,32 @@ TEST(Ops2dErrors, EachNamesTheArgument) {
                                                    std::nullopt, 1e-5, "fast");
       },
       {"approximate must be 'none' or 'tanh'"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm(
+            x, torch::rand({4, 2, 3, 3}), std::nullopt, std::nullopt, std::nullopt, torch::zeros({3}), torch::ones({2}),
+            true);
+      },
+      {"conv_transpose2d_batch_norm_tanh_max_pool_group_norm", "running_mean must have shape (C) = (2)"}));
 }
+
+// In training mode the running statistics move toward the batch's in place (the unbiased variance), as at::batch_norm.
+class BatchNormRunningStatistics : public DeviceTest<std::tuple<c10::DeviceType>> {};
+
+TEST_P(BatchNormRunningStatistics, AreUpdatedInPlace) {
+  const c10::DeviceType device = this->device();
+  const at::Tensor x = randn({3, 4, 5, 6}, at::kDouble, device), w = randn({4, 5, 2, 2}, at::kDouble, device);
+  at::Tensor mean = randn({5}, at::kDouble, device), var = randn({5}, at::kDouble, device).abs() + 0.5;
+  at::Tensor ref_mean = mean.clone(), ref_var = var.clone();
+  fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm(x, w, std::nullopt, std::nullopt, std::nullopt, mean,
+                                                                 var, true, 0.3);
+  at::batch_norm(at::conv_transpose2d(x, w), {}, {}, ref_mean, ref_var, true, 0.3, 1e-5, false);
+  EXPECT_TRUE(at::allclose(mean, ref_mean, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(var, ref_var, 1e-12, 1e-12));
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, BatchNormRunningStatistics, ::testing::Combine(::testing::ValuesIn(kDevices)),
+                         param_name<BatchNormRunningStatistics::ParamType>);
 
 }  // namespace
 }  // namespace fusedops_test

@@ -18,8 +18,13 @@ struct Scripted {
 std::string name_of(const Scripted& s) { return s.name; }
 
 const Scripted kScripted[] = {
-    {"conv_transpose1d"},          {"conv_transpose1d_grouped_bias"}, {"conv_transpose1d_dilated"},
-    {"elementwise_add_broadcast"}, {"convt2d_gelu_groupnorm"},        {"conv2d_add_scale_sigmoid_groupnorm"},
+    {"conv_transpose1d"},
+    {"conv_transpose1d_grouped_bias"},
+    {"conv_transpose1d_dilated"},
+    {"elementwise_add_broadcast"},
+    {"convt2d_gelu_groupnorm"},
+    {"conv2d_add_scale_sigmoid_groupnorm"},
+    {"convt2d_bn_tanh_maxpool_groupnorm"},
 };
 
 // A torch.save()d dict {"inputs": [tensors], "expected": tensor}.

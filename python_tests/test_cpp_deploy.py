@@ -19,7 +19,8 @@ import fusedops
 REPO = Path(__file__).resolve().parents[1]
 BUILD_DIR = Path(fusedops.library_path()).parent
 EXAMPLE_BIN = Path(os.environ.get("FUSEDOPS_EXAMPLE_BIN", BUILD_DIR / "examples" / "fusedops_run_model"))
-MODELS = ("conv_transpose1d", "elementwise_add", "convt2d_gelu_groupnorm", "conv2d_add_scale_sigmoid_groupnorm")
+MODELS = ("conv_transpose1d", "elementwise_add", "convt2d_gelu_groupnorm", "conv2d_add_scale_sigmoid_groupnorm",
+          "convt2d_bn_tanh_maxpool_groupnorm")
 # Relative L2 error of float32 models against their float64 reference. On CUDA, float32 convolutions may
 # run in TF32 (PyTorch's default, which fusedops and the C++ program follow).
 TOLERANCE = {"cpu": 1e-5, "cuda": 2e-3}

@@ -118,26 +118,30 @@ struct Stats {
   T mean, rstd;
 };
 
+// Pooled value e of a group (channels [ch0, ch0 + cpg) of sample n, flattened: channel ch0 + e / out_inner): one
+// index space for the whole group keeps every thread busy with several loads in flight however small the planes.
+template <typename scalar_t, typename T = at::opmath_type<scalar_t>>
+__device__ T pooled_in_group(const PoolArgs<scalar_t>& p, int64_t n, int64_t ch0, int e) {
+  const int out_inner = p.out_h * p.out_w, local = e / out_inner;
+  const int64_t ch = ch0 + local;
+  const T a = p.bn_scale(ch), b = p.bn_shift(ch, a);
+  int pos;
+  return p.pooled(p.c + (n * p.channels + ch) * int64_t{p.h} * p.w, a, b, e - local * out_inner, pos);
+}
+
 // GroupNorm's statistics of the pooled values of channels [ch0, ch0 + cpg) of sample n.
 template <typename scalar_t, typename T = at::opmath_type<scalar_t>>
 __device__ Stats<T> pooled_group_stats(const PoolArgs<scalar_t>& p, int64_t n, int64_t ch0, int64_t cpg) {
-  const int64_t plane_size = int64_t{p.h} * p.w, out_inner = int64_t{p.out_h} * p.out_w;
-  int where;
-  const T a0 = p.bn_scale(ch0);
-  const T shift = p.pooled(p.c + (n * p.channels + ch0) * plane_size, a0, p.bn_shift(ch0, a0), 0, where);
+  const int64_t group_size = cpg * p.out_h * p.out_w;
+  const T shift = pooled_in_group(p, n, ch0, 0);
   Sums<T, 2> s{{0, 0}};
-  for (int64_t ch = ch0; ch < ch0 + cpg; ++ch) {
-    const scalar_t* plane = p.c + (n * p.channels + ch) * plane_size;
-    const T a = p.bn_scale(ch), b = p.bn_shift(ch, a);
-    for_each_owned<kUnroll>(out_inner, [&](int64_t i) {
-      int pos;
-      const T d = p.pooled(plane, a, b, int(i), pos) - shift;
-      s.v[0] += d;
-      s.v[1] += d * d;
-    });
-  }
+  for_each_owned<kUnroll>(group_size, [&](int64_t e) {
+    const T d = pooled_in_group(p, n, ch0, int(e)) - shift;
+    s.v[0] += d;
+    s.v[1] += d * d;
+  });
   const Sums<T, 2> t = block_sum<kThreads>(s);
-  const T m = T(cpg * out_inner), dmean = t.v[0] / m;
+  const T m = T(group_size), dmean = t.v[0] / m;
   const T var = max(t.v[1] / m - dmean * dmean, T(0));
   return {shift + dmean, T(1) / sqrt(var + T(p.eps))};
 }
@@ -148,19 +152,15 @@ __global__ void __launch_bounds__(kThreads)
                    scalar_t* __restrict__ out) {
   using T = at::opmath_type<scalar_t>;
   const int64_t n = blockIdx.x / p.groups, cpg = p.channels / p.groups, ch0 = blockIdx.x % p.groups * cpg;
-  const int64_t plane_size = int64_t{p.h} * p.w, out_inner = int64_t{p.out_h} * p.out_w;
+  const int out_inner = p.out_h * p.out_w;
   const Stats<T> st = pooled_group_stats(p, n, ch0, cpg);
-  for (int64_t ch = ch0; ch < ch0 + cpg; ++ch) {
-    const scalar_t* plane = p.c + (n * p.channels + ch) * plane_size;
-    scalar_t* out_row = out + (n * p.channels + ch) * out_inner;
-    const T a = p.bn_scale(ch), b = p.bn_shift(ch, a);
+  scalar_t* out_group = out + (n * p.channels + ch0) * out_inner;  // the group's outputs are contiguous
+  for_each_owned<kUnroll>(cpg * out_inner, [&](int64_t e) {
+    const int64_t ch = ch0 + e / out_inner;
     const T scale = st.rstd * (gamma ? static_cast<T>(gamma[ch]) : T(1));
     const T shift = (beta ? static_cast<T>(beta[ch]) : T(0)) - st.mean * scale;
-    for_each_owned<kUnroll>(out_inner, [&](int64_t i) {
-      int pos;
-      out_row[i] = static_cast<scalar_t>(p.pooled(plane, a, b, int(i), pos) * scale + shift);
-    });
-  }
+    out_group[e] = static_cast<scalar_t>(pooled_in_group(p, n, ch0, int(e)) * scale + shift);
+  });
 }
 
 template <typename scalar_t>
@@ -251,8 +251,8 @@ __global__ void __launch_bounds__(kThreads)
 void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& running_mean, at::Tensor& running_var,
                  at::Tensor& mean, at::Tensor& invstd) {
   const int64_t batch = c.size(0), channels = c.size(1), inner = c.size(2) * c.size(3);
-  // Enough (channel, slice) blocks to fill the GPU a few times over.
-  const int64_t wanted = 4 * int64_t{at::cuda::getCurrentDeviceProperties()->multiProcessorCount};
+  // Enough (channel, slice) blocks to fill every SM's block slots twice.
+  const int64_t wanted = 16 * int64_t{at::cuda::getCurrentDeviceProperties()->multiProcessorCount};
   const int64_t slices = std::min<int64_t>(batch, std::max<int64_t>(1, (wanted + channels - 1) / channels));
   const int64_t per_slice = (batch + slices - 1) / slices;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
@@ -277,8 +277,8 @@ void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& r
 template <typename scalar_t>
 PoolArgs<scalar_t> pool_args(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dParams& pool,
                              int64_t num_groups, double eps, int64_t out_h, int64_t out_w) {
-  TORCH_CHECK(c.size(2) * c.size(3) <= INT_MAX, "fusedops: the convolution's output planes are too large (H * W > ",
-              INT_MAX, ")");
+  TORCH_CHECK(c.size(2) * c.size(3) <= INT_MAX && c.size(1) / num_groups * out_h * out_w <= INT_MAX,
+              "fusedops: the convolution's output planes or the GroupNorm groups are too large (over 2^31 values)");
   using T = at::opmath_type<scalar_t>;
   return {c.const_data_ptr<scalar_t>(),
           bn.mean.const_data_ptr<T>(),

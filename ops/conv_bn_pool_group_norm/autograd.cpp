@@ -19,8 +19,6 @@ using torch::autograd::variable_list;
 
 constexpr const char* kOp = "fusedops::conv_transpose2d_batch_norm_tanh_max_pool_group_norm";
 
-std::optional<at::Tensor> optional_of(const at::Tensor& t) { return t.defined() ? std::optional(t) : std::nullopt; }
-
 void bump_running_stats(bool training, const std::optional<at::Tensor>& running_mean,
                         const std::optional<at::Tensor>& running_var) {
   if (!training) return;
@@ -74,14 +72,6 @@ class L2_11Function : public torch::autograd::Function<L2_11Function> {
             none, none, ggnw, ggnb, none, none, none, none, none, none};
   }
 };
-
-bool any_requires_grad(std::initializer_list<std::optional<at::Tensor>> tensors) {
-  if (!at::GradMode::is_enabled()) return false;
-  for (const auto& t : tensors) {
-    if (t.has_value() && t->defined() && t->requires_grad()) return true;
-  }
-  return false;
-}
 
 }  // namespace
 

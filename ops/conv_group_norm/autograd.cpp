@@ -14,16 +14,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-bool any_requires_grad(std::initializer_list<std::optional<at::Tensor>> tensors) {
-  if (!at::GradMode::is_enabled()) return false;
-  for (const auto& t : tensors) {
-    if (t.has_value() && t->defined() && t->requires_grad()) return true;
-  }
-  return false;
-}
-
-std::optional<at::Tensor> optional_of(const at::Tensor& t) { return t.defined() ? std::optional(t) : std::nullopt; }
-
 class L2_21Function : public torch::autograd::Function<L2_21Function> {
  public:
   static at::Tensor forward(AutogradContext* ctx, FUSEDOPS_L2_21_ARGS) {

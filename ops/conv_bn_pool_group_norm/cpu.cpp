@@ -225,31 +225,30 @@ void batch_norm_input_grad_kernel(const at::Tensor& c, const BatchNormParams& bn
   });
 }
 
-#define FUSEDOPS_DISPATCH_CPU(t, name, ...) \
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t, name, [&] { __VA_ARGS__; })
-
 void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& running_mean, at::Tensor& running_var,
                  at::Tensor& mean, at::Tensor& invstd) {
-  FUSEDOPS_DISPATCH_CPU(c.scalar_type(), "fusedops batch_stats cpu",
-                        batch_stats_kernel<scalar_t>(c, eps, momentum, running_mean, running_var, mean, invstd));
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops batch_stats cpu", [&] {
+    batch_stats_kernel<scalar_t>(c, eps, momentum, running_mean, running_var, mean, invstd);
+  });
 }
 
 void forward(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dParams& pool, int64_t num_groups,
              const at::Tensor& gamma, const at::Tensor& beta, double eps, at::Tensor& out) {
-  FUSEDOPS_DISPATCH_CPU(c.scalar_type(), "fusedops bn_pool_group_norm cpu",
-                        forward_kernel<scalar_t>(c, bn, pool, num_groups, gamma, beta, eps, out));
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops bn_pool_group_norm cpu",
+                                  [&] { forward_kernel<scalar_t>(c, bn, pool, num_groups, gamma, beta, eps, out); });
 }
 
 void backward(const at::Tensor& grad_out, const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dParams& pool,
               int64_t num_groups, const at::Tensor& gamma, double eps, at::Tensor& grad_z, at::Tensor& sums) {
-  FUSEDOPS_DISPATCH_CPU(c.scalar_type(), "fusedops bn_pool_group_norm backward cpu",
-                        backward_kernel<scalar_t>(grad_out, c, bn, pool, num_groups, gamma, eps, grad_z, sums));
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops bn_pool_group_norm backward cpu",
+      [&] { backward_kernel<scalar_t>(grad_out, c, bn, pool, num_groups, gamma, eps, grad_z, sums); });
 }
 
 void batch_norm_input_grad(const at::Tensor& c, const BatchNormParams& bn, const at::Tensor& channel_sums,
                            bool training, at::Tensor& grad) {
-  FUSEDOPS_DISPATCH_CPU(c.scalar_type(), "fusedops batch_norm_input_grad cpu",
-                        batch_norm_input_grad_kernel<scalar_t>(c, bn, channel_sums, training, grad));
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops batch_norm_input_grad cpu",
+                                  [&] { batch_norm_input_grad_kernel<scalar_t>(c, bn, channel_sums, training, grad); });
 }
 
 }  // namespace

@@ -245,9 +245,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-#define FUSEDOPS_DISPATCH_CUDA(t, name, ...) \
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, t, name, [&] { __VA_ARGS__; })
-
 void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& running_mean, at::Tensor& running_var,
                  at::Tensor& mean, at::Tensor& invstd) {
   const int64_t batch = c.size(0), channels = c.size(1), inner = c.size(2) * c.size(3);
@@ -257,7 +254,7 @@ void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& r
   const int64_t per_slice = (batch + slices - 1) / slices;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   TORCH_CHECK(channels <= INT_MAX, "fusedops: too many channels for the batch statistics kernel");
-  FUSEDOPS_DISPATCH_CUDA(c.scalar_type(), "fusedops batch_stats cuda", {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops batch_stats cuda", [&] {
     using T = at::opmath_type<scalar_t>;
     const at::Tensor partial = at::empty({slices, channels, 2}, mean.options());
     channel_sums_kernel<scalar_t>
@@ -300,7 +297,7 @@ PoolArgs<scalar_t> pool_args(const at::Tensor& c, const BatchNormParams& bn, con
 
 void forward(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dParams& pool, int64_t num_groups,
              const at::Tensor& gamma, const at::Tensor& beta, double eps, at::Tensor& out) {
-  FUSEDOPS_DISPATCH_CUDA(c.scalar_type(), "fusedops bn_pool_group_norm cuda", {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops bn_pool_group_norm cuda", [&] {
     const auto p = pool_args<scalar_t>(c, bn, pool, num_groups, eps, out.size(2), out.size(3));
     forward_kernel<scalar_t><<<unsigned(c.size(0) * num_groups), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
         p, data_or_null<scalar_t>(gamma), data_or_null<scalar_t>(beta), out.mutable_data_ptr<scalar_t>());
@@ -310,28 +307,30 @@ void forward(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dPara
 
 void backward(const at::Tensor& grad_out, const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dParams& pool,
               int64_t num_groups, const at::Tensor& gamma, double eps, at::Tensor& grad_z, at::Tensor& sums) {
-  FUSEDOPS_DISPATCH_CUDA(c.scalar_type(), "fusedops bn_pool_group_norm backward cuda", {
-    const auto p = pool_args<scalar_t>(c, bn, pool, num_groups, eps, grad_out.size(2), grad_out.size(3));
-    backward_kernel<scalar_t><<<unsigned(c.size(0) * num_groups), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-        p, grad_out.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(gamma), pool.overlapping(),
-        grad_z.mutable_data_ptr<scalar_t>(), sums.mutable_data_ptr<at::opmath_type<scalar_t>>(), c.size(0));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops bn_pool_group_norm backward cuda", [&] {
+        const auto p = pool_args<scalar_t>(c, bn, pool, num_groups, eps, grad_out.size(2), grad_out.size(3));
+        backward_kernel<scalar_t><<<unsigned(c.size(0) * num_groups), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+            p, grad_out.const_data_ptr<scalar_t>(), data_or_null<scalar_t>(gamma), pool.overlapping(),
+            grad_z.mutable_data_ptr<scalar_t>(), sums.mutable_data_ptr<at::opmath_type<scalar_t>>(), c.size(0));
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
 }
 
 void batch_norm_input_grad(const at::Tensor& c, const BatchNormParams& bn, const at::Tensor& channel_sums,
                            bool training, at::Tensor& grad) {
   const int64_t rows = c.size(0) * c.size(1), inner = c.size(2) * c.size(3);
   const at::Tensor sums = channel_sums.contiguous();
-  FUSEDOPS_DISPATCH_CUDA(c.scalar_type(), "fusedops batch_norm_input_grad cuda", {
-    using T = at::opmath_type<scalar_t>;
-    batch_norm_input_grad_kernel<scalar_t>
-        <<<grid_stride_blocks(rows * kThreads, kThreads, 16), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-            c.const_data_ptr<scalar_t>(), bn.mean.const_data_ptr<T>(), bn.invstd.const_data_ptr<T>(),
-            data_or_null<scalar_t>(bn.weight), sums.const_data_ptr<T>(), training, rows, c.size(1), inner,
-            T(c.size(0) * inner), grad.mutable_data_ptr<scalar_t>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(
+      at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops batch_norm_input_grad cuda", [&] {
+        using T = at::opmath_type<scalar_t>;
+        batch_norm_input_grad_kernel<scalar_t>
+            <<<grid_stride_blocks(rows * kThreads, kThreads, 16), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+                c.const_data_ptr<scalar_t>(), bn.mean.const_data_ptr<T>(), bn.invstd.const_data_ptr<T>(),
+                data_or_null<scalar_t>(bn.weight), sums.const_data_ptr<T>(), training, rows, c.size(1), inner,
+                T(c.size(0) * inner), grad.mutable_data_ptr<scalar_t>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
 }
 
 }  // namespace

@@ -180,6 +180,9 @@ TENSOR_CORE_CASES = [
          stride=(1, 1), padding=(3, 1), dilation=(2, 2), output_padding=(0, 0), bias=False),
     dict(kind="conv_transpose2d", batch=1, groups=1, in_per_group=64, out_per_group=128, kernel=(5, 5), size=(8, 9),
          stride=(1, 1), padding=(1, 1), dilation=(1, 1), output_padding=(0, 0), bias=True),
+    # Enough blocks (560 >= 4 per SM on 132 SMs) for the 256-pixel tile, two channel tiles of it.
+    dict(kind="conv_transpose2d", batch=140, groups=1, in_per_group=8, out_per_group=136, kernel=(3, 3), size=(14, 15),
+         stride=(1, 1), padding=(0, 0), dilation=(1, 1), output_padding=(0, 0), bias=True),
 ]
 
 

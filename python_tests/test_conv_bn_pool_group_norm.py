@@ -134,6 +134,41 @@ def test_forward_random_shapes(device, dtype, training, seed):
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_forward_large_groups(device, training, seed):
+    """Groups of over 12288 pooled float32 values: the CUDA forward recomputes the pooled values for the write pass
+    instead of keeping them in shared memory (smaller groups, the other tests)."""
+    cfg = random_config(seed, batch=2)
+    cfg.update(groups=1, in_per_group=3, out_per_group=4, num_groups=1, size=(80, 70), kernel=(3, 2),
+               stride=(1, 1), padding=(1, 0), output_padding=(0, 0), dilation=(1, 1), pool_kernel=(1, 2),
+               pool_stride=(1, 1), running=True)  # 4 channels x 80 x 70 pooled values per group
+    t = make_inputs(cfg, device, torch.float32)
+    t64 = copy64(t)
+    ref, _ = reference(t64, cfg, training)
+    poison_cuda_allocator(ref.numel() * 8)
+    assert_matches_reference(op(*args(t, cfg, training)), ref, 4 * tolerance(torch.float32, device))
+
+
+@pytest.mark.parametrize("out_channels", [8, 130])
+@pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
+def test_batch_statistics_from_convolution_tiles(device, out_channels, tf32, seed, monkeypatch):
+    """Float32 at unit stride on CUDA: the batch statistics are merged from the moments that the tensor-core
+    convolution leaves per pixel tile (tiles of 512 and 128 pixels here, the last one partial), not read again."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", tf32)
+    cfg = random_config(seed, batch=3)
+    cfg.update(groups=1, in_per_group=4, out_per_group=out_channels, num_groups=2, size=(20, 30), kernel=(3, 3),
+               stride=(1, 1), padding=(1, 1), output_padding=(0, 0), dilation=(1, 1), pool_kernel=(2, 2),
+               pool_stride=(2, 2), running=True, conv_bias=True)
+    t = make_inputs(cfg, device, torch.float32)
+    t64 = copy64(t)
+    ref, _ = reference(t64, cfg, True)
+    poison_cuda_allocator(ref.numel() * 8)
+    tol = 4 * tolerance(torch.float32, device, tf32)
+    assert_matches_reference(op(*args(t, cfg, True)), ref, tol)
+    assert_matches_reference(t["running_mean"], t64["running_mean"], tol)
+    assert_matches_reference(t["running_var"], t64["running_var"], tol)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 def test_forward_op_outputs(device, training, seed):
     """_forward: the same output, the convolution's output and the statistics that normalized it."""
     cfg = random_config(seed)

@@ -177,12 +177,14 @@ at::Tensor conv2d_forward(const Conv2dKernels& k, const at::Tensor& input, const
 at::Tensor conv_transpose2d_forward(const Conv2dKernels& k, const at::Tensor& input, const at::Tensor& weight,
                                     const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
                                     at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
-                                    at::IntArrayRef dilation) {
+                                    at::IntArrayRef dilation, TileMoments* moments) {
   check_conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation,
                          "fusedops::conv_transpose2d");
   const Conv2dGeometry g = conv_transpose2d_geometry(input, weight, stride, padding, output_padding, groups, dilation);
   at::Tensor out = at::empty({g.batch, g.in_channels, g.in_h, g.in_w}, input.options());
-  if (out.numel() > 0) {
+  if (out.numel() > 0 && moments != nullptr && k.transposed_with_moments != nullptr) {
+    k.transposed_with_moments(g, input.contiguous(), weight.contiguous(), contiguous_or_undefined(bias), out, *moments);
+  } else if (out.numel() > 0) {
     k.transposed(g, input.contiguous(), weight.contiguous(), contiguous_or_undefined(bias), out);
   }
   return out;

@@ -66,6 +66,15 @@ Conv2dGeometry conv_transpose2d_geometry(const at::Tensor& input, const at::Tens
                                          at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
                                          at::IntArrayRef dilation);
 
+// Per-channel moments of a convolution's output over tiles of each image's pixels, which a batch statistic merges
+// instead of reading the output again. moments: (images * tiles_per_image, C, 2) float, the tile's mean and its sum of
+// squared deviations from that mean; tile t of an image covers its flattened pixels [t * tile_pixels,
+// min((t + 1) * tile_pixels, H * W)). Undefined when the kernel that ran does not produce them.
+struct TileMoments {
+  at::Tensor moments;
+  int64_t tile_pixels = 0, tiles_per_image = 0;
+};
+
 // The kernels of one device, on contiguous tensors; `out` is written entirely (bias undefined: none).
 struct Conv2dKernels {
   // y = conv(x, w) + bias[out channel]
@@ -74,6 +83,9 @@ struct Conv2dKernels {
   // x = conv^T(y, w) + bias[in channel]
   void (*transposed)(const Conv2dGeometry&, const at::Tensor& y, const at::Tensor& w, const at::Tensor& bias,
                      at::Tensor& x);
+  // transposed(), also filling `moments` of x where this device's fast path covers the call (nullptr: never).
+  void (*transposed_with_moments)(const Conv2dGeometry&, const at::Tensor& y, const at::Tensor& w,
+                                  const at::Tensor& bias, at::Tensor& x, TileMoments& moments);
   // grad_w[o, i, kh, kw] = sum over (n, oh, ow) of grad_y[n, o, oh, ow] * x[n, i, ih, iw]
   void (*weight_grad)(const Conv2dGeometry&, const at::Tensor& x, const at::Tensor& grad_y, at::Tensor& grad_w);
 };
@@ -81,14 +93,14 @@ extern const Conv2dKernels conv2d_cpu_kernels;
 extern const Conv2dKernels conv2d_cuda_kernels;
 
 // The operators' kernels, device-generic: `k` is the device's kernel table. conv_transpose2d's forward is also the
-// fused L2_19 chain's first step.
+// fused chains' first step; `moments`, when given, receives the output's tile moments where the kernel makes them.
 at::Tensor conv2d_forward(const Conv2dKernels& k, const at::Tensor& input, const at::Tensor& weight,
                           const std::optional<at::Tensor>& bias, at::IntArrayRef stride, at::IntArrayRef padding,
                           at::IntArrayRef dilation, int64_t groups);
 at::Tensor conv_transpose2d_forward(const Conv2dKernels& k, const at::Tensor& input, const at::Tensor& weight,
                                     const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
                                     at::IntArrayRef padding, at::IntArrayRef output_padding, int64_t groups,
-                                    at::IntArrayRef dilation);
+                                    at::IntArrayRef dilation, TileMoments* moments = nullptr);
 // The gradients of a convolution given the gradient of its output (ConvGrads: ops/common/conv.h).
 ConvGrads conv2d_backward_with(const Conv2dKernels& k, const Conv2dGeometry& g, const at::Tensor& grad_output,
                                const at::Tensor& input, const at::Tensor& weight, std::array<bool, 3> mask);

@@ -151,6 +151,6 @@ void weight_grad(const G& g, const at::Tensor& x, const at::Tensor& gy, at::Tens
 
 }  // namespace
 
-const Conv2dKernels conv2d_cpu_kernels{forward, transposed, weight_grad};
+const Conv2dKernels conv2d_cpu_kernels{forward, transposed, nullptr, weight_grad};
 
 }  // namespace fusedops

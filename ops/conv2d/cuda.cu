@@ -210,12 +210,12 @@ void direct(const G& g, bool transposed, const at::Tensor& src, const at::Tensor
   }
 }
 
-// The tensor-core path when it covers the call, else the direct kernel.
+// The tensor-core path when it covers the call (with dst's tile moments when asked), else the direct kernel.
 void convolve(const G& g, bool transposed, const at::Tensor& src, const at::Tensor& w, const at::Tensor& bias,
-              at::Tensor& dst) {
+              at::Tensor& dst, TileMoments* moments = nullptr) {
   // PyTorch's precision policy for float32 convolutions: TF32 only when cuDNN may use it.
   if (src.scalar_type() == at::kFloat &&
-      conv2d_tensor_core(g, transposed, src, w, bias, dst, !at::globalContext().allowTF32CuDNN())) {
+      conv2d_tensor_core(g, transposed, src, w, bias, dst, !at::globalContext().allowTF32CuDNN(), moments)) {
     return;
   }
   direct(g, transposed, src, w, bias, dst);
@@ -227,6 +227,11 @@ void forward(const G& g, const at::Tensor& x, const at::Tensor& w, const at::Ten
 
 void transposed(const G& g, const at::Tensor& y, const at::Tensor& w, const at::Tensor& bias, at::Tensor& x) {
   convolve(g, true, y, w, bias, x);
+}
+
+void transposed_with_moments(const G& g, const at::Tensor& y, const at::Tensor& w, const at::Tensor& bias,
+                             at::Tensor& x, TileMoments& moments) {
+  convolve(g, true, y, w, bias, x, &moments);
 }
 
 // partial[slice][(o * ipg + i) * taps + tap] for taps [tap0, tap0 + tap_chunk).
@@ -305,7 +310,7 @@ void weight_grad(const G& g, const at::Tensor& x, const at::Tensor& gy, at::Tens
 
 }  // namespace
 
-const Conv2dKernels conv2d_cuda_kernels{forward, transposed, weight_grad};
+const Conv2dKernels conv2d_cuda_kernels{forward, transposed, transposed_with_moments, weight_grad};
 
 at::Tensor conv2d_cuda(FUSEDOPS_CONV2D_ARGS) {
   const c10::OptionalDeviceGuard guard(input.device());

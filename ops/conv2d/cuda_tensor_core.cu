@@ -10,16 +10,18 @@
 //
 // A pipeline step is one 8-channel chunk and a block of kernel rows (all of them when their weights are small):
 // (a) the input patch that the tile's pixels read through those rows, stored as rows of `pitch` columns one after the
-// other, so that a pixel's patch offset plus one constant per tap addresses every tap; (b) the taps' weights,
-// pre-packed in mma B-fragment order (two n-tiles per 16-byte load), rounded to TF32 with the rounding error kept for
-// 3xTF32. Unlike conv_transpose1d's slab, channels are not interleaved in pairs: each channel's patch is contiguous so
-// that it is copied in 16-byte cp.async, which is what the memory-bound narrow convolutions need (pitch = src_w mod 4
-// keeps global and shared alignment in step; each channel row is shifted by its own phase; only quads that straddle
-// an image edge or, when src_w is not a multiple of 4, a patch row go element by element; zero-filled outside src).
-// An A fragment then takes four 4-byte loads. In TF32 mode each thread rounds the patch elements it copied once they
-// land, so the MMAs read them as they are. kStages steps are in flight; the accumulators go through a shared-memory
-// tile (reusing the stage buffers) so that each dst channel's run of pixels is written coalesced. mma.sync m16n8k8
-// with float32 accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32).
+// other, so that a pixel's patch offset plus one constant per tap addresses every tap; (b) the taps' weights for the
+// block's channel tile, pre-packed in mma B-fragment order (two n-tiles per 16-byte load) and laid out so that one
+// step's are one contiguous run, rounded to TF32 with the rounding error kept for 3xTF32. Unlike conv_transpose1d's
+// slab, channels are not interleaved in pairs: each channel's patch is contiguous so that it is copied in 16-byte
+// cp.async, which is what the memory-bound narrow convolutions need (pitch = src_w mod 4 keeps global and shared
+// alignment in step; each channel row is shifted by its own phase; only quads that straddle an image edge or, when
+// src_w is not a multiple of 4, a patch row go element by element; zero-filled outside src). An A fragment then takes
+// four 4-byte loads. In TF32 mode each thread rounds the patch elements it copied once they land, so the MMAs read them
+// as they are. Two or three steps are in flight (the planner trades pipeline depth for kernel rows per step, which
+// amortize a step's barrier and bookkeeping over more MMAs); the accumulators go through a shared-memory tile (reusing
+// the stage buffers) so that each dst channel's run of pixels is written coalesced. mma.sync m16n8k8 with float32
+// accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32).
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 
@@ -41,20 +43,24 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kChunk = 8;  // reduction channels of one mma step (its K)
 static_assert(kWarps == kChunk, "each warp copies one channel of the chunk's patch");
-// Steps in flight. 3xTF32 doubles the weights in shared memory and triples the math that hides a load.
-__host__ __device__ constexpr int stages(bool split) { return split ? 2 : 3; }
 // Shared-memory floats of one tap's weights: the tile's channels, whole 16-channel packing units.
 __host__ __device__ constexpr int tap_floats(int tile_n) { return (tile_n < 16 ? 16 : tile_n) * kChunk; }
-// Blocks per SM that a tile shape is sized for (registers by __launch_bounds__, shared memory by the planning): the
-// narrow tiles (few accumulators) are memory-bound and need more loads in flight.
+// Blocks per SM that a tile shape is sized for (registers by __launch_bounds__, shared memory by the planning), by its
+// accumulators per thread: the narrow tiles are memory-bound and need more loads in flight; the widest keeps 128.
 constexpr int min_blocks(int tile_n, int warps_n, int m_tiles) {
-  return m_tiles * (tile_n / warps_n / 8) * 4 <= 16 ? 4 : 2;
+  return m_tiles * (tile_n / warps_n / 8) * 4 <= 16 ? 4 : m_tiles * (tile_n / warps_n / 8) * 4 <= 64 ? 2 : 1;
 }
 
 using Divider = at::cuda::detail::IntDivider<unsigned>;
 
 __device__ __forceinline__ unsigned shared_address(const float* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
 }
 
 // A shared-memory load at a 32-bit address: the A fragment's addresses advance by one add per tap.
@@ -68,19 +74,20 @@ struct TensorCoreArgs {
   const float* w_lo;  // nullptr unless 3xTF32
   const float* bias;  // nullptr when there is none
   float* dst;
+  float* moments;  // nullptr, or dst's tile moments (TileMoments: one tile per block's pixel range)
   int src_channels, src_h, src_w, dst_channels, dst_h, dst_w;
   int red_per_group, dst_per_group, groups;
   int kernel_h, kernel_w, dil_h, dil_w;
   int pad_h, pad_w;                       // the correlation's; pad_w counts the patch rows' lead columns too
   int chunks, rows_per_step, row_blocks;  // steps: chunks x blocks of rows_per_step kernel rows
-  int n16_tiles;                          // packed 16-channel units per (group, chunk, tap)
+  int stages;                             // steps in flight: 2 or 3
   int n_tiles, p_tiles;                   // block tiles along dst channels and pixels
   // Patch rows: `lead` columns before the tile's first (with src_w = 0 (mod 4) they put the src rows' 16-byte quads on
   // the patch rows' quads), pitch >= lead + dst_w + (kernel_w - 1) * dil_w columns in all, = src_w (mod 4).
   int lead, pitch;
   int slab_stride;                   // floats per channel of the patch, = 8 (mod 32)
   int stage_floats, stage_w_floats;  // one step's shared memory; its weights (hi, then lo)
-  Divider pitch_div, dst_w_div;
+  Divider pitch_div, dst_w_div, row_blocks_div;
 };
 
 // Where W'[d, r, tap] is in the (out_channels, in_channels / groups, kH, kW) weight: group * w_group + d * w_dst +
@@ -90,22 +97,24 @@ struct WeightLayout {
   bool flip;
 };
 
-// Packed weights: [group][chunk][tap][16-channel unit][lane][4], for the lane the B fragments of two m16n8k8 n-tiles
-// (dst channels 16 unit + lane/4 and 16 unit + 8 + lane/4, reduction channels lane%4 and lane%4 + 4 of the chunk),
-// rounded to TF32 (hi) with the rounding error in lo, zero past the real channels. Taps a * kW + b in the
-// correlation's order.
+// Packed weights: [group][channel tile][chunk][tap][16-channel unit of the tile][lane][4], for the lane the B fragments
+// of two m16n8k8 n-tiles (dst channels 16 unit + lane/4 and 16 unit + 8 + lane/4, reduction channels lane%4 and
+// lane%4 + 4 of the chunk), rounded to TF32 (hi) with the rounding error in lo, zero past the real channels. Taps
+// a * kW + b in the correlation's order. A step's weights (one chunk, consecutive taps) are one contiguous run.
 __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restrict__ hi, float* __restrict__ lo,
-                                    int64_t total, int taps, int red_per_group, int dst_per_group, int n16_tiles,
-                                    int chunks, const WeightLayout layout) {
+                                    int64_t total, int taps, int red_per_group, int dst_per_group, int tile_units,
+                                    int n_tiles, int chunks, const WeightLayout layout) {
   for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int e = static_cast<int>(i % 4), lane = static_cast<int>(i / 4 % 32);
     int64_t r = i / 128;
-    const int unit = static_cast<int>(r % n16_tiles);
-    r /= n16_tiles;
+    const int tile_unit = static_cast<int>(r % tile_units);
+    r /= tile_units;
     const int tap = static_cast<int>(r % taps);
     r /= taps;
     const int chunk = static_cast<int>(r % chunks);
-    const int64_t g = r / chunks;
+    r /= chunks;
+    const int unit = static_cast<int>(r % n_tiles) * tile_units + tile_unit;
+    const int64_t g = r / n_tiles;
     const int d = unit * 16 + lane / 4 + (e / 2) * 8, k = chunk * kChunk + lane % 4 + (e % 2) * 4;
     const float v =
         (d < dst_per_group && k < red_per_group)
@@ -125,7 +134,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 #ifdef FUSEDOPS_HAS_MMA_TF32
   constexpr int kWarpN = kTileN / kWarpsN, kNTiles = kWarpN / 8;
   constexpr int kWarpP = 16 * kMTiles, kTileP = kWarps / kWarpsN * kWarpP;
-  constexpr int kTapFloats = tap_floats(kTileN), kStages = stages(kSplit);
+  constexpr int kTapFloats = tap_floats(kTileN);
   constexpr int kTileStride = kTileP + 4;  // accumulator tile row: = 4 (mod 32), conflict-free fragment stores
   static_assert(kWarpN % 16 == 0 || kWarpsN == 1, "a warp's channels start at a 16-channel packing unit");
   extern __shared__ __align__(16) float smem[];
@@ -133,7 +142,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   // Block -> (image, group, pixel tile, channel tile), the channel tile fastest so that blocks sharing a patch run
   // together.
   int64_t id = blockIdx.x;
-  const int n0 = static_cast<int>(id % args.n_tiles) * kTileN;
+  const int n_tile = static_cast<int>(id % args.n_tiles), n0 = n_tile * kTileN;
   id /= args.n_tiles;
   const int p0 = static_cast<int>(id % args.p_tiles) * kTileP;
   id /= args.p_tiles;
@@ -175,17 +184,17 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   };
 
   const int taps = args.kernel_h * kernel_w;
-  const int64_t w_tap_stride = int64_t{args.n16_tiles} * 128;
-  const int64_t w_block = int64_t{g} * args.chunks * taps * w_tap_stride + n0 / 16 * 128;
-  const int steps = args.chunks * args.row_blocks;
+  const int64_t w_block = (int64_t{g} * args.n_tiles + n_tile) * args.chunks * taps * kTapFloats;
+  const int steps = args.chunks * args.row_blocks, stages = args.stages;
   // Step -> its chunk, kernel rows a0 .. a0 + rows - 1, the src row of its patch's first row, and the patch's end.
   struct Step {
     int chunk, a0, rows, row0, f_end;
   };
   auto step_of = [&](int step) {
     Step s;
-    s.chunk = step / args.row_blocks;
-    s.a0 = step % args.row_blocks * args.rows_per_step;
+    const auto q = args.row_blocks_div.divmod(static_cast<unsigned>(step));
+    s.chunk = static_cast<int>(q.div);
+    s.a0 = static_cast<int>(q.mod) * args.rows_per_step;
     s.rows = min(args.rows_per_step, args.kernel_h - s.a0);
     s.row0 = oh_first + s.a0 * args.dil_h - args.pad_h;
     s.f_end = f_first + span + (s.rows - 1) * args.dil_h * pitch;
@@ -218,32 +227,36 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
         }
       }
     }
-    // The weights of taps a0 * kW .. (a0 + rows) * kW - 1.
-    const int64_t w_first = w_block + (int64_t{s.chunk} * taps + s.a0 * kernel_w) * w_tap_stride;
+    // The weights of taps a0 * kW .. (a0 + rows) * kW - 1: one contiguous run.
+    const int64_t w_first = w_block + (s.chunk * taps + s.a0 * kernel_w) * kTapFloats;
+    const float* hi = args.w_hi + w_first;
+    const float* lo = kSplit ? args.w_lo + w_first : nullptr;
     float* w_s = x_s + kChunk * args.slab_stride;
-    for (int e = tid; e < s.rows * kernel_w * (kTapFloats / 4); e += kThreads) {
-      const int t = e / (kTapFloats / 4), v = e % (kTapFloats / 4) * 4;
-      cp_async16(w_s + t * kTapFloats + v, args.w_hi + w_first + t * w_tap_stride + v);
-      if (kSplit)
-        cp_async16(w_s + args.stage_w_floats + t * kTapFloats + v, args.w_lo + w_first + t * w_tap_stride + v);
+    const int w_floats = s.rows * kernel_w * kTapFloats;
+    for (int v = 4 * tid; v < w_floats; v += 4 * kThreads) {
+      cp_async16(w_s + v, hi + v);
+      if (kSplit) cp_async16(w_s + args.stage_w_floats + v, lo + v);
     }
   };
 
-#pragma unroll
-  for (int i = 0; i < kStages - 1; ++i) {
+  for (int i = 0; i < stages - 1; ++i) {
     if (i < steps) load_step(i, i);
     cp_async_commit();
   }
   float acc[kMTiles][kNTiles][4] = {};
-  for (int i = 0; i < steps; ++i) {
-    cp_async_wait<kStages - 2>();
+  for (int i = 0, buf = 0; i < steps; ++i, buf = buf + 1 == stages ? 0 : buf + 1) {
+    if (stages == 3) {
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
     const Step s = step_of(i);
-    const float* x_s = smem + (i % kStages) * args.stage_floats;
+    const float* x_s = smem + buf * args.stage_floats;
     if (!kSplit) {
       // This thread's copies of the step have landed: round them to TF32 in place, once for all the taps and warps
       // that read them (3xTF32 splits each value as it is read instead).
       const int f0 = f_first - phase(s.chunk * kChunk + warp, s.row0);
-      float* row_s = smem + (i % kStages) * args.stage_floats + warp * args.slab_stride;
+      float* row_s = smem + buf * args.stage_floats + warp * args.slab_stride;
       for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
         float4* quad = reinterpret_cast<float4*>(row_s + (f - f0));
         float4 v = *quad;
@@ -253,7 +266,8 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
       }
     }
     __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
-    if (i + kStages - 1 < steps) load_step(i + kStages - 1, (i + kStages - 1) % kStages);
+    // The buffer that step i - 1 used, which every warp has finished reading.
+    if (i + stages - 1 < steps) load_step(i + stages - 1, buf == 0 ? stages - 1 : buf - 1);
     cp_async_commit();
 
     // The A fragment's columns: channel tq of the chunk, and channel tq + 4 four patch rows further (with the same
@@ -329,13 +343,34 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   }
   __syncthreads();
 
-  // + bias, each channel's pixels p0..p_last: one contiguous run of dst.
+  // + bias, each channel's pixels p0..p_last: one contiguous run of dst; with moments, also the run's mean and its sum
+  // of squared deviations from it (a second pass over the tile in shared memory, no cancellation).
   const int pixels = p_last - p0 + 1, channels = min(kTileN, args.dst_per_group - n0);
-  float* dst_tile = args.dst + (n * args.dst_channels + int64_t{g} * args.dst_per_group + n0) * dst_plane + p0;
+  const int ch0 = g * args.dst_per_group + n0;
+  float* dst_tile = args.dst + (n * args.dst_channels + ch0) * dst_plane + p0;
   for (int row = warp; row < channels; row += kWarps) {
-    const float b = args.bias != nullptr ? args.bias[g * args.dst_per_group + n0 + row] : 0.f;
+    const float b = args.bias != nullptr ? args.bias[ch0 + row] : 0.f;
+    const float* values = tile + row * kTileStride;
     float* out = dst_tile + int64_t{row} * dst_plane;
-    for (int p = lane; p < pixels; p += 32) out[p] = tile[row * kTileStride + p] + b;
+    float sum = 0.f;
+    for (int p = lane; p < pixels; p += 32) {
+      const float v = values[p] + b;
+      out[p] = v;
+      sum += v;
+    }
+    if (args.moments != nullptr) {
+      const float mean = warp_sum(sum) / static_cast<float>(pixels);
+      float m2 = 0.f;
+      for (int p = lane; p < pixels; p += 32) {
+        const float d = values[p] + b - mean;
+        m2 += d * d;
+      }
+      m2 = warp_sum(m2);
+      if (lane == 0) {
+        const int64_t tile_index = n * args.p_tiles + p0 / kTileP;
+        reinterpret_cast<float2*>(args.moments)[tile_index * args.dst_channels + ch0 + row] = make_float2(mean, m2);
+      }
+    }
   }
 #endif
 }
@@ -343,7 +378,8 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 // Sizes the tile-dependent parts of `args` (kernel rows per step, shared memory), packs the weights and launches.
 // False, launching nothing, when shared memory or the grid does not fit.
 template <int kTileN, int kWarpsN, int kMTiles>
-bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, const WeightLayout& layout, bool split) {
+bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, const WeightLayout& layout, bool split,
+                     TileMoments* moments) {
   constexpr int kTileP = kWarps / kWarpsN * 16 * kMTiles;
   const cudaDeviceProp* props = at::cuda::getCurrentDeviceProperties();
   const int64_t halo_w = int64_t{args.kernel_w - 1} * args.dil_w;
@@ -351,11 +387,13 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   const int64_t row_span = std::min<int64_t>((kTileP + args.dst_w - 2) / args.dst_w, args.dst_h - 1);
   const int64_t span = row_span * (args.pitch - args.dst_w) + kTileP + halo_w;
   const int64_t tile_floats = int64_t{kTileN} * (kTileP + 4);
-  // Kernel rows per step: the most that leave room for min_blocks blocks per SM (fewer patch copies and barriers).
+  // Kernel rows per step and steps in flight: the most rows that leave room for min_blocks blocks per SM with at
+  // least two stages (fewer patch copies, barriers and step bookkeeping per MMA), then the deepest pipeline (up to
+  // three stages) at that many rows.
   const int64_t smem_target =
       static_cast<int64_t>(props->sharedMemPerMultiprocessor) / min_blocks(kTileN, kWarpsN, kMTiles) -
       static_cast<int64_t>(props->reservedSharedMemPerBlock);
-  int rows_per_step = 0;
+  int rows_per_step = 0, stages = 0;
   int64_t slab_stride = 0, stage_floats = 0, smem_bytes = 0;
   for (int rows = 1; rows <= args.kernel_h; ++rows) {
     const int64_t len = span + int64_t{rows - 1} * args.dil_h * args.pitch;
@@ -363,9 +401,12 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
     stride += (8 - stride % 32 + 32) % 32;   // = 8 (mod 32): a warp's A fragment loads hit 32 banks
     const int64_t stage = kChunk * stride + int64_t{rows} * args.kernel_w * tap_floats(kTileN) * (split ? 2 : 1);
     const int64_t steps = int64_t{args.chunks} * ((args.kernel_h + rows - 1) / rows);
-    const int64_t bytes = std::max(std::min<int64_t>(stages(split), steps) * stage, tile_floats) * sizeof(float);
-    if (rows == 1 || bytes <= smem_target) {
-      rows_per_step = rows, slab_stride = stride, stage_floats = stage, smem_bytes = bytes;
+    for (int depth = 3; depth >= 2; --depth) {
+      const int64_t bytes = std::max(std::min<int64_t>(depth, steps) * stage, tile_floats) * sizeof(float);
+      if (rows == 1 && depth == 2 ? smem_bytes == 0 : bytes <= smem_target) {
+        rows_per_step = rows, stages = depth, slab_stride = stride, stage_floats = stage, smem_bytes = bytes;
+        break;
+      }
     }
   }
   const int64_t p_tiles = (int64_t{args.dst_h} * args.dst_w + kTileP - 1) / kTileP;
@@ -375,7 +416,8 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
 
   args.rows_per_step = rows_per_step;
   args.row_blocks = (args.kernel_h + rows_per_step - 1) / rows_per_step;
-  args.n16_tiles = static_cast<int>((n_tiles * kTileN + 15) / 16);
+  args.row_blocks_div = Divider(static_cast<unsigned>(args.row_blocks));
+  args.stages = stages;
   args.n_tiles = static_cast<int>(n_tiles);
   args.p_tiles = static_cast<int>(p_tiles);
   args.slab_stride = static_cast<int>(slab_stride);
@@ -383,16 +425,23 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   args.stage_w_floats = rows_per_step * args.kernel_w * tap_floats(kTileN);
 
   const int taps = args.kernel_h * args.kernel_w;
-  const int64_t packed = int64_t{args.groups} * args.chunks * taps * args.n16_tiles * 128;
+  const int64_t packed = int64_t{args.groups} * n_tiles * args.chunks * taps * tap_floats(kTileN);
   const at::Tensor w_hi = at::empty({packed}, w.options());
   const at::Tensor w_lo = split ? at::empty({packed}, w.options()) : at::Tensor();
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   pack_weights_kernel<<<grid_stride_blocks(packed, 256, 4), 256, 0, stream>>>(
       w.const_data_ptr<float>(), w_hi.mutable_data_ptr<float>(), split ? w_lo.mutable_data_ptr<float>() : nullptr,
-      packed, taps, args.red_per_group, args.dst_per_group, args.n16_tiles, args.chunks, layout);
+      packed, taps, args.red_per_group, args.dst_per_group, tap_floats(kTileN) / 128, args.n_tiles, args.chunks,
+      layout);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   args.w_hi = w_hi.const_data_ptr<float>();
   args.w_lo = split ? w_lo.const_data_ptr<float>() : nullptr;
+  if (moments != nullptr) {
+    moments->moments = at::empty({batch * p_tiles, args.dst_channels, 2}, w.options());
+    moments->tile_pixels = kTileP;
+    moments->tiles_per_image = p_tiles;
+    args.moments = moments->moments.mutable_data_ptr<float>();
+  }
 
   auto* kernel =
       split ? conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, true> : conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, false>;
@@ -406,7 +455,7 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
 }  // namespace
 
 bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tensor& src, const at::Tensor& w,
-                        const at::Tensor& bias, at::Tensor& dst, bool full_fp32) {
+                        const at::Tensor& bias, at::Tensor& dst, bool full_fp32, TileMoments* moments) {
   if (g.stride_h != 1 || g.stride_w != 1 || at::cuda::getCurrentDeviceProperties()->major < 8) return false;
   const int64_t ipg = g.in_per_group(), opg = g.out_per_group(), taps = g.kernel_h * g.kernel_w;
   // The correlation's padding: the transposed convolution reads y[i + padding - k * dil], i.e. its flipped kernel at
@@ -451,12 +500,17 @@ bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tens
                                          : WeightLayout{opg * ipg * taps, ipg * taps, taps, false};
 
   // Tiles by the group's dst channels: narrow groups take more pixels per block, so that each warp still has
-  // several MMAs per fragment load.
-  if (args.dst_per_group <= 8) return plan_and_launch<8, 1, 4>(args, g.batch, w, layout, full_fp32);
-  if (args.dst_per_group <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32);
-  if (args.dst_per_group <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32);
-  if (args.dst_per_group <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32);
-  return plan_and_launch<128, 2, 2>(args, g.batch, w, layout, full_fp32);
+  // several MMAs per fragment load. Wide groups take 256 pixels (twice the MMAs per weight byte copied) when that still
+  // makes several blocks per SM.
+  const int64_t dst_plane = dst_h * dst_w, opg_dst = args.dst_per_group;
+  const int64_t wide_blocks = g.batch * g.groups * ((dst_plane + 255) / 256) * ((opg_dst + 127) / 128);
+  const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  if (opg_dst <= 8) return plan_and_launch<8, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (opg_dst <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (opg_dst <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (opg_dst <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32, moments);
+  if (wide_blocks >= 4 * sms) return plan_and_launch<128, 2, 4>(args, g.batch, w, layout, full_fp32, moments);
+  return plan_and_launch<128, 2, 2>(args, g.batch, w, layout, full_fp32, moments);
 }
 
 }  // namespace fusedops

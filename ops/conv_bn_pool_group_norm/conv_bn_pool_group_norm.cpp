@@ -102,7 +102,9 @@ L2_11Forward conv_transpose2d_batch_norm_tanh_max_pool_group_norm_with(const Con
   const CheckedSizes s = check_forward(input, weight, bias, bn_weight, bn_bias, running_mean, running_var, training,
                                        momentum, bn_eps, pool_kernel, pool_stride, num_groups, gn_weight, gn_bias,
                                        gn_eps, stride, padding, output_padding, groups, dilation);
-  at::Tensor c = conv_transpose2d_forward(ck, input, weight, bias, stride, padding, output_padding, groups, dilation);
+  TileMoments moments;  // the batch statistics' raw material, where the convolution's kernel makes it
+  at::Tensor c = conv_transpose2d_forward(ck, input, weight, bias, stride, padding, output_padding, groups, dilation,
+                                          training ? &moments : nullptr);
   const int64_t channels = c.size(1);
   const auto opmath = c.options().dtype(at::toOpMathType(c.scalar_type()));
   at::Tensor mean, invstd;
@@ -116,7 +118,7 @@ L2_11Forward conv_transpose2d_batch_norm_tanh_max_pool_group_norm_with(const Con
     mean = at::empty({channels}, opmath);
     invstd = at::empty({channels}, opmath);
     at::Tensor rm = running_mean.value_or(at::Tensor()), rv = running_var.value_or(at::Tensor());
-    bk.batch_stats(c, bn_eps, momentum, rm, rv, mean, invstd);
+    bk.batch_stats(c, moments, bn_eps, momentum, rm, rv, mean, invstd);
   }
   at::Tensor out = at::empty_symint(s.out, input.options());
   if (out.numel() > 0) {

@@ -4,8 +4,9 @@
 // statistics (when given) move toward the batch's (running_var with the unbiased variance) by `momentum`; otherwise the
 // running statistics normalize. num_batches_tracked is the module's business, as in nn.BatchNorm2d.
 //
-// A forward is the convolution kernel, then (training) one pass over its output for the batch statistics, then one
-// launch per (sample, group) that applies BatchNorm, tanh and the max-pool on the fly and normalizes the pooled values:
+// A forward is the convolution kernel, then (training) the batch statistics, merged from the moments the convolution's
+// epilogue left per pixel tile where its fast path ran, else one pass over its output, then one launch per
+// (sample, group) that applies BatchNorm, tanh and the max-pool on the fly and normalizes the pooled values:
 // the convolution's output is the only intermediate.
 #pragma once
 
@@ -14,6 +15,8 @@
 #include <array>
 #include <optional>
 #include <tuple>
+
+#include "ops/conv2d/conv2d.h"
 
 namespace fusedops {
 
@@ -64,10 +67,11 @@ struct MaxPool2dParams {
 
 // The chain's kernels of one device, on contiguous (N, C, H, W) tensors c (the convolution's output).
 struct BnPoolGroupNormKernels {
-  // mean, invstd (C,): the batch statistics of c per channel; running_mean / running_var, when defined, become
-  // (1 - momentum) * running + momentum * batch statistic (the variance unbiased).
-  void (*batch_stats)(const at::Tensor& c, double eps, double momentum, at::Tensor& running_mean,
-                      at::Tensor& running_var, at::Tensor& mean, at::Tensor& invstd);
+  // mean, invstd (C,): the batch statistics of c per channel, from `moments` when defined (else from c);
+  // running_mean / running_var, when defined, become (1 - momentum) * running + momentum * batch statistic (the
+  // variance unbiased).
+  void (*batch_stats)(const at::Tensor& c, const TileMoments& moments, double eps, double momentum,
+                      at::Tensor& running_mean, at::Tensor& running_var, at::Tensor& mean, at::Tensor& invstd);
   // out = GroupNorm(max_pool(tanh(BatchNorm(c)))), GroupNorm's affine gamma / beta undefined for 1 / 0.
   void (*forward)(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dParams& pool, int64_t num_groups,
                   const at::Tensor& gamma, const at::Tensor& beta, double eps, at::Tensor& out);
@@ -84,7 +88,6 @@ struct BnPoolGroupNormKernels {
 extern const BnPoolGroupNormKernels bn_pool_group_norm_cpu_kernels;
 extern const BnPoolGroupNormKernels bn_pool_group_norm_cuda_kernels;
 
-struct Conv2dKernels;
 // The device-generic bodies of the CPU and CUDA kernels; keep_conv_output: return the convolution's output too.
 L2_11Forward conv_transpose2d_batch_norm_tanh_max_pool_group_norm_with(const Conv2dKernels& ck,
                                                                        const BnPoolGroupNormKernels& bk,

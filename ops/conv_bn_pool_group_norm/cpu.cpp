@@ -225,8 +225,9 @@ void batch_norm_input_grad_kernel(const at::Tensor& c, const BatchNormParams& bn
   });
 }
 
-void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& running_mean, at::Tensor& running_var,
-                 at::Tensor& mean, at::Tensor& invstd) {
+// The CPU convolution makes no tile moments: the statistics always read c.
+void batch_stats(const at::Tensor& c, const TileMoments&, double eps, double momentum, at::Tensor& running_mean,
+                 at::Tensor& running_var, at::Tensor& mean, at::Tensor& invstd) {
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops batch_stats cpu", [&] {
     batch_stats_kernel<scalar_t>(c, eps, momentum, running_mean, running_var, mean, invstd);
   });

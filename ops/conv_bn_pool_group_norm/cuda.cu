@@ -1,11 +1,14 @@
 // The L2_11 chain's kernels on CUDA (conv_bn_pool_group_norm.h) and its CUDA operator kernels.
 //
-// batch_stats: a block per (channel, slice of the batch) sums the channel's values shifted by its first value (so that
-// E[d^2] - E[d]^2 does not cancel), a second kernel combines the slices in a fixed order (deterministic) and updates
-// the running statistics on the device (no host synchronization). forward / backward: a block per (sample, group)
+// batch_stats: where the convolution's epilogue left per-tile moments (its float32 tensor-core path), a block per
+// channel merges them (Chan et al.'s pairwise update, a fixed order: deterministic); otherwise a block per (channel,
+// slice of the batch) sums the channel's values shifted by its first value (so that E[d^2] - E[d]^2 does not cancel)
+// and a second kernel combines the slices in a fixed order. Both update the running statistics on the device (no host
+// synchronization). forward / backward: a block per (sample, group)
 // recomputes each pooled value from the convolution's output (BatchNorm's affine map, tanh, the window's maximum) in
-// every pass instead of storing it: the group's planes are read from L2 after the first pass. The backward scatters
-// dL/dz to the window's maximum, with atomics only where windows overlap.
+// the statistics pass; the forward keeps them in shared memory for the write pass when the group's fit (else it
+// recomputes them, reading the group's planes again, mostly from L2), the backward recomputes them with the window's
+// argmax. The backward scatters dL/dz to the window's maximum, with atomics only where windows overlap.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -52,6 +55,56 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// The channel's batch statistics from its mean and biased variance over `count` values: mean, invstd, and the running
+// statistics' update.
+template <typename scalar_t, typename T>
+__device__ void finish_channel(int64_t ch, T mu, T var, T count, double eps, double momentum, scalar_t* running_mean,
+                               int64_t rm_stride, scalar_t* running_var, int64_t rv_stride, T* mean, T* invstd) {
+  mean[ch] = mu;
+  invstd[ch] = T(1) / sqrt(var + T(eps));
+  if (running_mean != nullptr) {
+    const T m = T(momentum);
+    scalar_t& rm = running_mean[ch * rm_stride];
+    scalar_t& rv = running_var[ch * rv_stride];
+    rm = static_cast<scalar_t>((1 - m) * static_cast<T>(rm) + m * mu);
+    rv = static_cast<scalar_t>((1 - m) * static_cast<T>(rv) + m * var * count / (count - 1));
+  }
+}
+
+// Count, mean and sum of squared deviations of a set of values.
+struct Moments {
+  float count, mean, m2;
+};
+
+// The moments of the union of two disjoint sets (Chan, Golub and LeVeque).
+__device__ Moments merge(const Moments& a, const Moments& b) {
+  const float count = a.count + b.count;
+  if (count == 0) return a;
+  const float delta = b.mean - a.mean, share = b.count / count;
+  return {count, a.mean + delta * share, a.m2 + b.m2 + delta * delta * a.count * share};
+}
+
+// A block per channel: the TileMoments of a float32 convolution output merged into the channel's batch statistics.
+__global__ void __launch_bounds__(kThreads)
+    merge_tile_moments_kernel(const float2* __restrict__ moments, int64_t tiles, int64_t tiles_per_image,
+                              int64_t tile_pixels, int64_t plane, int64_t channels, double eps, double momentum,
+                              float* running_mean, int64_t rm_stride, float* running_var, int64_t rv_stride,
+                              float* __restrict__ mean, float* __restrict__ invstd) {
+  const int64_t ch = blockIdx.x;
+  Moments acc{0, 0, 0};
+  for (int64_t t = threadIdx.x; t < tiles; t += kThreads) {
+    const float2 m = moments[t * channels + ch];
+    acc = merge(acc, {static_cast<float>(min(tile_pixels, plane - t % tiles_per_image * tile_pixels)), m.x, m.y});
+  }
+  using Reduce = cub::BlockReduce<Moments, kThreads>;
+  __shared__ typename Reduce::TempStorage temp;
+  const Moments total = Reduce(temp).Reduce(acc, [](const Moments& a, const Moments& b) { return merge(a, b); });
+  if (threadIdx.x == 0) {
+    finish_channel(ch, total.mean, total.m2 / total.count, total.count, eps, momentum, running_mean, rm_stride,
+                   running_var, rv_stride, mean, invstd);
+  }
+}
+
 template <typename scalar_t, typename T = at::opmath_type<scalar_t>>
 __global__ void batch_stats_finalize_kernel(const scalar_t* __restrict__ c, const T* __restrict__ partial,
                                             int64_t slices, int64_t channels, int64_t inner, T count, double eps,
@@ -66,16 +119,8 @@ __global__ void batch_stats_finalize_kernel(const scalar_t* __restrict__ c, cons
     s1 += partial[(k * channels + ch) * 2 + 1];
   }
   const T dmean = s0 / count, var = max(s1 / count - dmean * dmean, T(0));
-  const T mu = static_cast<T>(c[ch * inner]) + dmean;
-  mean[ch] = mu;
-  invstd[ch] = T(1) / sqrt(var + T(eps));
-  if (running_mean != nullptr) {
-    const T m = T(momentum);
-    scalar_t& rm = running_mean[ch * rm_stride];
-    scalar_t& rv = running_var[ch * rv_stride];
-    rm = static_cast<scalar_t>((1 - m) * static_cast<T>(rm) + m * mu);
-    rv = static_cast<scalar_t>((1 - m) * static_cast<T>(rv) + m * var * count / (count - 1));
-  }
+  finish_channel(ch, static_cast<T>(c[ch * inner]) + dmean, var, count, eps, momentum, running_mean, rm_stride,
+                 running_var, rv_stride, mean, invstd);
 }
 
 // ---- BatchNorm -> tanh -> max-pool -> GroupNorm, a block per (sample, group) ----
@@ -111,6 +156,21 @@ struct PoolArgs {
     }
     return best;
   }
+
+  // The same value for the forward, which needs no position: tanh is increasing, so the window's maximum is tanh of
+  // its largest a * c + b (NaN winning): one tanh per window instead of one per element.
+  __device__ T pooled_value(const scalar_t* plane, T a, T b, int i) const {
+    const int oh = i / out_w, ow = i - oh * out_w;
+    const int first = oh * stride_h * w + ow * stride_w;
+    T best = -INFINITY;
+    for (int r = 0; r < kernel_h; ++r) {
+      for (int s = 0; s < kernel_w; ++s) {
+        const T z = a * static_cast<T>(plane[first + r * w + s]) + b;
+        if (z > best || isnan(z)) best = z;
+      }
+    }
+    return tanh(best);
+  }
 };
 
 template <typename T>
@@ -125,41 +185,48 @@ __device__ T pooled_in_group(const PoolArgs<scalar_t>& p, int64_t n, int64_t ch0
   const int out_inner = p.out_h * p.out_w, local = e / out_inner;
   const int64_t ch = ch0 + local;
   const T a = p.bn_scale(ch), b = p.bn_shift(ch, a);
-  int pos;
-  return p.pooled(p.c + (n * p.channels + ch) * int64_t{p.h} * p.w, a, b, e - local * out_inner, pos);
+  return p.pooled_value(p.c + (n * p.channels + ch) * int64_t{p.h} * p.w, a, b, e - local * out_inner);
 }
 
-// GroupNorm's statistics of the pooled values of channels [ch0, ch0 + cpg) of sample n.
-template <typename scalar_t, typename T = at::opmath_type<scalar_t>>
-__device__ Stats<T> pooled_group_stats(const PoolArgs<scalar_t>& p, int64_t n, int64_t ch0, int64_t cpg) {
-  const int64_t group_size = cpg * p.out_h * p.out_w;
-  const T shift = pooled_in_group(p, n, ch0, 0);
+// GroupNorm's statistics of a group's pooled values, value(e) for e in [0, group_size); `keep(e, v)` sees each.
+template <typename T, typename Value, typename Keep>
+__device__ Stats<T> pooled_group_stats(int64_t group_size, double eps, Value&& value, Keep&& keep) {
+  const T shift = value(0);
   Sums<T, 2> s{{0, 0}};
   for_each_owned<kUnroll>(group_size, [&](int64_t e) {
-    const T d = pooled_in_group(p, n, ch0, int(e)) - shift;
+    const T v = value(int(e));
+    keep(int(e), v);
+    const T d = v - shift;
     s.v[0] += d;
     s.v[1] += d * d;
   });
-  const Sums<T, 2> t = block_sum<kThreads>(s);
+  const Sums<T, 2> t = block_sum<kThreads>(s);  // its barriers also publish what keep() stored
   const T m = T(group_size), dmean = t.v[0] / m;
   const T var = max(t.v[1] / m - dmean * dmean, T(0));
-  return {shift + dmean, T(1) / sqrt(var + T(p.eps))};
+  return {shift + dmean, T(1) / sqrt(var + T(eps))};
 }
 
-template <typename scalar_t>
+// kCached: the group's pooled values are kept in shared memory (cpg * out_h * out_w values of T) between the
+// statistics and the write pass, so the convolution's output is read once.
+template <typename scalar_t, bool kCached>
 __global__ void __launch_bounds__(kThreads)
     forward_kernel(const PoolArgs<scalar_t> p, const scalar_t* __restrict__ gamma, const scalar_t* __restrict__ beta,
                    scalar_t* __restrict__ out) {
   using T = at::opmath_type<scalar_t>;
+  extern __shared__ __align__(16) unsigned char cache_bytes[];
+  T* cache = reinterpret_cast<T*>(cache_bytes);
   const int64_t n = blockIdx.x / p.groups, cpg = p.channels / p.groups, ch0 = blockIdx.x % p.groups * cpg;
   const int out_inner = p.out_h * p.out_w;
-  const Stats<T> st = pooled_group_stats(p, n, ch0, cpg);
+  auto value = [&](int e) { return pooled_in_group(p, n, ch0, e); };
+  const Stats<T> st = pooled_group_stats<T>(cpg * out_inner, p.eps, value, [&](int e, T v) {
+    if (kCached) cache[e] = v;
+  });
   scalar_t* out_group = out + (n * p.channels + ch0) * out_inner;  // the group's outputs are contiguous
   for_each_owned<kUnroll>(cpg * out_inner, [&](int64_t e) {
     const int64_t ch = ch0 + e / out_inner;
     const T scale = st.rstd * (gamma ? static_cast<T>(gamma[ch]) : T(1));
     const T shift = (beta ? static_cast<T>(beta[ch]) : T(0)) - st.mean * scale;
-    out_group[e] = static_cast<scalar_t>(pooled_in_group(p, n, ch0, int(e)) * scale + shift);
+    out_group[e] = static_cast<scalar_t>((kCached ? cache[e] : value(int(e))) * scale + shift);
   });
 }
 
@@ -171,7 +238,8 @@ __global__ void __launch_bounds__(kThreads)
   using T = at::opmath_type<scalar_t>;
   const int64_t n = blockIdx.x / p.groups, cpg = p.channels / p.groups, ch0 = blockIdx.x % p.groups * cpg;
   const int64_t plane_size = int64_t{p.h} * p.w, out_inner = int64_t{p.out_h} * p.out_w, nc = batch * p.channels;
-  const Stats<T> st = pooled_group_stats(p, n, ch0, cpg);
+  const Stats<T> st = pooled_group_stats<T>(
+      cpg * out_inner, p.eps, [&](int e) { return pooled_in_group(p, n, ch0, e); }, [](int, T) {});
   // GroupNorm: per channel sum(dy) and sum(dy * phat); gamma-weighted, the group's terms of dL/dp.
   T sum_dyg = 0, sum_dyg_phat = 0;
   for (int64_t ch = ch0; ch < ch0 + cpg; ++ch) {
@@ -245,9 +313,20 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& running_mean, at::Tensor& running_var,
-                 at::Tensor& mean, at::Tensor& invstd) {
+void batch_stats(const at::Tensor& c, const TileMoments& moments, double eps, double momentum, at::Tensor& running_mean,
+                 at::Tensor& running_var, at::Tensor& mean, at::Tensor& invstd) {
   const int64_t batch = c.size(0), channels = c.size(1), inner = c.size(2) * c.size(3);
+  const bool running = running_mean.defined();
+  if (moments.moments.defined()) {  // float32 (the tensor-core path's), so are mean, invstd and the running buffers
+    merge_tile_moments_kernel<<<unsigned(channels), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+        reinterpret_cast<const float2*>(moments.moments.const_data_ptr<float>()), moments.moments.size(0),
+        moments.tiles_per_image, moments.tile_pixels, inner, channels, eps, momentum,
+        running ? running_mean.mutable_data_ptr<float>() : nullptr, running ? running_mean.stride(0) : 0,
+        running ? running_var.mutable_data_ptr<float>() : nullptr, running ? running_var.stride(0) : 0,
+        mean.mutable_data_ptr<float>(), invstd.mutable_data_ptr<float>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return;
+  }
   // Enough (channel, slice) blocks to fill every SM's block slots twice.
   const int64_t wanted = 16 * int64_t{at::cuda::getCurrentDeviceProperties()->multiProcessorCount};
   const int64_t slices = std::min<int64_t>(batch, std::max<int64_t>(1, (wanted + channels - 1) / channels));
@@ -261,7 +340,6 @@ void batch_stats(const at::Tensor& c, double eps, double momentum, at::Tensor& r
         <<<dim3(unsigned(channels), unsigned((batch + per_slice - 1) / per_slice)), kThreads, 0, stream>>>(
             c.const_data_ptr<scalar_t>(), batch, channels, inner, per_slice, partial.mutable_data_ptr<T>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
-    const bool running = running_mean.defined();
     batch_stats_finalize_kernel<scalar_t><<<unsigned((channels + 127) / 128), 128, 0, stream>>>(
         c.const_data_ptr<scalar_t>(), partial.const_data_ptr<T>(), (batch + per_slice - 1) / per_slice, channels, inner,
         T(batch * inner), eps, momentum, running ? running_mean.mutable_data_ptr<scalar_t>() : nullptr,
@@ -299,8 +377,13 @@ void forward(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dPara
              const at::Tensor& gamma, const at::Tensor& beta, double eps, at::Tensor& out) {
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops bn_pool_group_norm cuda", [&] {
     const auto p = pool_args<scalar_t>(c, bn, pool, num_groups, eps, out.size(2), out.size(3));
-    forward_kernel<scalar_t><<<unsigned(c.size(0) * num_groups), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-        p, data_or_null<scalar_t>(gamma), data_or_null<scalar_t>(beta), out.mutable_data_ptr<scalar_t>());
+    // The cache takes at most the 48 KB a block gets without opting in (a quarter of an SM's shared memory).
+    const int64_t cache_bytes = c.size(1) / num_groups * out.size(2) * out.size(3) * sizeof(at::opmath_type<scalar_t>);
+    const bool cached = cache_bytes <= 48 * 1024;
+    auto* kernel = cached ? forward_kernel<scalar_t, true> : forward_kernel<scalar_t, false>;
+    kernel<<<unsigned(c.size(0) * num_groups), kThreads, cached ? size_t(cache_bytes) : 0,
+             at::cuda::getCurrentCUDAStream()>>>(p, data_or_null<scalar_t>(gamma), data_or_null<scalar_t>(beta),
+                                                 out.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
 }

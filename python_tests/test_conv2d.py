@@ -180,6 +180,14 @@ TENSOR_CORE_CASES = [
          stride=(1, 1), padding=(3, 1), dilation=(2, 2), output_padding=(0, 0), bias=False),
     dict(kind="conv_transpose2d", batch=1, groups=1, in_per_group=64, out_per_group=128, kernel=(5, 5), size=(8, 9),
          stride=(1, 1), padding=(1, 1), dilation=(1, 1), output_padding=(0, 0), bias=True),
+    # Strided transposed convolutions: their output phases on the tensor cores; phases no tap lands on hold the bias
+    # (or zero); phase paddings below zero; dilation sharing a factor with the stride.
+    dict(kind="conv_transpose2d", batch=2, groups=1, in_per_group=16, out_per_group=24, kernel=(4, 4), size=(9, 11),
+         stride=(2, 2), padding=(1, 1), dilation=(1, 1), output_padding=(1, 0), bias=True),
+    dict(kind="conv_transpose2d", batch=1, groups=2, in_per_group=8, out_per_group=8, kernel=(1, 3), size=(7, 6),
+         stride=(3, 2), padding=(0, 2), dilation=(1, 2), output_padding=(2, 1), bias=True),
+    dict(kind="conv_transpose2d", batch=2, groups=1, in_per_group=5, out_per_group=9, kernel=(2, 1), size=(5, 8),
+         stride=(3, 3), padding=(1, 0), dilation=(2, 1), output_padding=(0, 2), bias=False),
     # Enough blocks (560 >= 4 per SM on 132 SMs) for the 256-pixel tile, two channel tiles of it.
     dict(kind="conv_transpose2d", batch=140, groups=1, in_per_group=8, out_per_group=136, kernel=(3, 3), size=(14, 15),
          stride=(1, 1), padding=(0, 0), dilation=(1, 1), output_padding=(0, 0), bias=True),

@@ -2,13 +2,15 @@
 //
 // forward / transposed: float32 at unit stride takes the tensor-core implicit GEMM (cuda_tensor_core.cu, sm_80 and
 // newer) under PyTorch's precision policy for float32 convolutions: TF32 when cuDNN may use it, 3xTF32 (float32
-// accuracy) when not. Everything else (other strides, float64, half types, older GPUs, sizes that path does not cover)
-// runs one direct kernel. A thread computes kPix adjacent output columns for a tile of kTile output channels of one
-// group, so each input value it loads feeds kTile FMAs and each weight kPix; the tile's weights are staged in shared
-// memory, reduction channels a chunk at a time, laid out so the kTile values of one tap are contiguous (vector loads,
-// broadcast to the warp). It runs float32 in plain FP32; half types accumulate in float32. weight_grad: a block per
-// (output channel, input channel, tap chunk, slice of the N * H * W reduction), deterministic (slices are summed in a
-// fixed order by a second kernel).
+// accuracy) when not. A strided transposed convolution splits into stride_h x stride_w output phases, each a
+// unit-stride transposed convolution with the taps that land on it, on that path too. Everything else (strided
+// forward convolutions, float64, half types, older GPUs, sizes that path does not cover) runs one direct kernel. A
+// thread computes kPix adjacent output columns for a tile of kTile output channels of one group, so each input value it
+// loads feeds kTile FMAs and each weight kPix; the tile's weights are staged in shared memory, reduction channels a
+// chunk at a time, laid out so the kTile values of one tap are contiguous (vector loads, broadcast to the warp). It
+// runs float32 in plain FP32; half types accumulate in float32. weight_grad: a block per (output channel, input
+// channel, tap chunk, slice of the N * H * W reduction), deterministic (slices are summed in a fixed order by a second
+// kernel).
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -16,6 +18,8 @@
 #include <c10/cuda/CUDAException.h>
 
 #include <cub/block/block_reduce.cuh>
+#include <numeric>
+#include <vector>
 
 #include "ops/common/checks.h"
 #include "ops/common/cuda_launch.cuh"
@@ -210,13 +214,78 @@ void direct(const G& g, bool transposed, const at::Tensor& src, const at::Tensor
   }
 }
 
+// Along one dimension of a stride-s transposed convolution, the taps that land on output phase r (outputs r, r + s,
+// ...): taps first, first + step, ... (count of them; none for some phases when kernel < stride). Output r + s * i
+// reads input i + pad - m * dil through tap first + m * step: a unit-stride transposed convolution of that dilation
+// and padding (the padding may be negative: it then only shifts).
+struct PhaseTaps {
+  int64_t first = 0, step = 1, count = 0, dil = 1, pad = 0;
+};
+
+PhaseTaps phase_taps(int64_t r, int64_t stride, int64_t padding, int64_t kernel, int64_t dilation) {
+  const int64_t common = std::gcd(stride, dilation), step = stride / common;
+  for (int64_t a = 0; a < std::min(kernel, step); ++a) {
+    if ((r + padding - a * dilation) % stride == 0) {
+      return {a, step, (kernel - a + step - 1) / step, dilation / common, (r + padding - a * dilation) / stride};
+    }
+  }
+  return {};
+}
+
+// A strided float32 transposed convolution as its output phases on the tensor cores: each phase into a buffer, then
+// into its strided place in dst (one extra pass over dst). False, writing nothing to dst, when the tensor-core path
+// does not cover some phase.
+bool transposed_by_phases(const G& g, const at::Tensor& src, const at::Tensor& w, const at::Tensor& bias,
+                          at::Tensor& dst, bool full_fp32) {
+  struct Phase {
+    at::Tensor values;  // undefined: no tap lands on the phase (it holds the bias alone)
+    int64_t r_h, r_w;
+  };
+  std::vector<Phase> phases;
+  for (int64_t r_h = 0; r_h < std::min(g.stride_h, g.in_h); ++r_h) {
+    for (int64_t r_w = 0; r_w < std::min(g.stride_w, g.in_w); ++r_w) {
+      const PhaseTaps th = phase_taps(r_h, g.stride_h, g.pad_h, g.kernel_h, g.dil_h);
+      const PhaseTaps tw = phase_taps(r_w, g.stride_w, g.pad_w, g.kernel_w, g.dil_w);
+      Phase phase{at::Tensor(), r_h, r_w};
+      if (th.count > 0 && tw.count > 0) {
+        G pg = g;
+        pg.in_h = (g.in_h - r_h + g.stride_h - 1) / g.stride_h;
+        pg.in_w = (g.in_w - r_w + g.stride_w - 1) / g.stride_w;
+        pg.kernel_h = th.count, pg.kernel_w = tw.count;
+        pg.stride_h = pg.stride_w = 1;
+        pg.pad_h = th.pad, pg.pad_w = tw.pad, pg.dil_h = th.dil, pg.dil_w = tw.dil;
+        const at::Tensor pw = w.slice(2, th.first, th.first + (th.count - 1) * th.step + 1, th.step)
+                                  .slice(3, tw.first, tw.first + (tw.count - 1) * tw.step + 1, tw.step)
+                                  .contiguous();
+        phase.values = at::empty({g.batch, g.in_channels, pg.in_h, pg.in_w}, dst.options());
+        if (!conv2d_tensor_core(pg, true, src, pw, bias, phase.values, full_fp32)) return false;
+      }
+      phases.push_back(phase);
+    }
+  }
+  for (const Phase& phase : phases) {
+    at::Tensor place = dst.slice(2, phase.r_h, g.in_h, g.stride_h).slice(3, phase.r_w, g.in_w, g.stride_w);
+    if (phase.values.defined()) {
+      place.copy_(phase.values);
+    } else if (bias.defined()) {
+      place.copy_(bias.view({1, -1, 1, 1}).expand_as(place));
+    } else {
+      place.zero_();
+    }
+  }
+  return true;
+}
+
 // The tensor-core path when it covers the call (with dst's tile moments when asked), else the direct kernel.
 void convolve(const G& g, bool transposed, const at::Tensor& src, const at::Tensor& w, const at::Tensor& bias,
               at::Tensor& dst, TileMoments* moments = nullptr) {
   // PyTorch's precision policy for float32 convolutions: TF32 only when cuDNN may use it.
-  if (src.scalar_type() == at::kFloat &&
-      conv2d_tensor_core(g, transposed, src, w, bias, dst, !at::globalContext().allowTF32CuDNN(), moments)) {
-    return;
+  const bool full_fp32 = !at::globalContext().allowTF32CuDNN();
+  if (src.scalar_type() == at::kFloat) {
+    if (conv2d_tensor_core(g, transposed, src, w, bias, dst, full_fp32, moments)) return;
+    if (transposed && (g.stride_h > 1 || g.stride_w > 1) && transposed_by_phases(g, src, w, bias, dst, full_fp32)) {
+      return;
+    }
   }
   direct(g, transposed, src, w, bias, dst);
 }

@@ -1,8 +1,9 @@
-// fusedops::conv_transpose1d on CUDA. The forward takes the tensor-core implicit GEMM
-// (cuda_tensor_core.cu) for float32 where it applies; everything else (float64, half types, older
-// GPUs, sizes the fast path does not cover) runs the direct kernels here: one thread per output
-// element, accumulating in at::opmath_type. All launches go to the current stream of the inputs'
-// device; scratch memory comes from PyTorch's caching allocator.
+// fusedops::conv_transpose1d on CUDA. The forward takes a tensor-core implicit GEMM for float32 where one applies: at
+// unit stride the 2D engine (ops/conv2d/cuda_tensor_core.cu) on (N, C, 1, L) views, which is faster there than this
+// operator's own kernel (bench/NOTES.md), else the 1D kernel's stride phases (cuda_tensor_core.cu); everything else
+// (float64, half types, older GPUs, sizes the fast path does not cover) runs the direct kernels here: one thread per
+// output element, accumulating in at::opmath_type. All launches go to the current stream of the inputs' device; scratch
+// memory comes from PyTorch's caching allocator.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -13,6 +14,7 @@
 
 #include "ops/common/cuda_launch.cuh"
 #include "ops/common/tensors.h"
+#include "ops/conv2d/cuda_tensor_core.cuh"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 #include "ops/conv_transpose1d/cuda_tensor_core.cuh"
 
@@ -180,9 +182,20 @@ at::Tensor conv_transpose1d_cuda(const at::Tensor& input, const at::Tensor& weig
       prepare_conv_transpose1d(input, weight, bias, {stride, padding, output_padding, groups, dilation});
   if (c.out.numel() == 0) return c.out;
   // PyTorch's precision policy for float32 convolutions: TF32 only when cuDNN may use it.
+  const bool full_fp32 = !at::globalContext().allowTF32CuDNN();
+  if (c.input.scalar_type() == at::kFloat && c.shape.p.stride == 1) {
+    const ConvTranspose1dShape& s = c.shape;
+    // conv_transpose2d's geometry of the (N, C, 1, L) views: its "in" sizes are this op's output.
+    const Conv2dGeometry g{
+        s.batch, s.p.groups, s.out_channels, 1, s.out_length, s.in_channels, 1, s.length, 1, s.kernel, 1,
+        1,       0,          s.p.padding,    1, s.p.dilation};
+    at::Tensor out_2d = c.out.unsqueeze(2);
+    if (conv2d_tensor_core(g, true, c.input.unsqueeze(2), c.weight.unsqueeze(2), c.bias, out_2d, full_fp32)) {
+      return c.out;
+    }
+  }
   if (c.input.scalar_type() == at::kFloat &&
-      conv_transpose1d_forward_tensor_core(c.shape, c.input, c.weight, c.bias, c.out,
-                                           !at::globalContext().allowTF32CuDNN())) {
+      conv_transpose1d_forward_tensor_core(c.shape, c.input, c.weight, c.bias, c.out, full_fp32)) {
     return c.out;
   }
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();

@@ -148,6 +148,21 @@ def test_forward_large_groups(device, training, seed):
     assert_matches_reference(op(*args(t, cfg, training)), ref, 4 * tolerance(torch.float32, device))
 
 
+def test_nan_propagates_like_pytorch(device, seed):
+    """A NaN input reaches the max-pool windows over its convolution footprint: NaN wins a window (PyTorch's max_pool2d)
+    and then its GroupNorm groups; in eval mode the other samples stay finite."""
+    cfg = random_config(seed, batch=3)
+    cfg.update(groups=1, in_per_group=2, out_per_group=4, num_groups=2, size=(9, 8), kernel=(3, 3), stride=(1, 1),
+               padding=(1, 1), output_padding=(0, 0), dilation=(1, 1), pool_kernel=(2, 2), pool_stride=(2, 2),
+               running=True)
+    t = make_inputs(cfg, device, torch.float32)
+    t["input"][1, 0, 4, 3] = float("nan")
+    ref, _ = reference(copy64(t), cfg, False)
+    out = op(*args(t, cfg, False))
+    assert ref.isnan().any() and not ref.isnan().all()
+    assert torch.equal(out.isnan().cpu(), ref.isnan())
+
+
 @pytest.mark.parametrize("out_channels", [8, 130])
 @pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
 def test_batch_statistics_from_convolution_tiles(device, out_channels, tf32, seed, monkeypatch):

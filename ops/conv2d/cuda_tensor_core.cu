@@ -403,7 +403,7 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
     const int64_t steps = int64_t{args.chunks} * ((args.kernel_h + rows - 1) / rows);
     for (int depth = 3; depth >= 2; --depth) {
       const int64_t bytes = std::max(std::min<int64_t>(depth, steps) * stage, tile_floats) * sizeof(float);
-      if (rows == 1 && depth == 2 ? smem_bytes == 0 : bytes <= smem_target) {
+      if (bytes <= smem_target || (rows == 1 && depth == 2)) {  // one row in two stages: the fallback
         rows_per_step = rows, stages = depth, slab_stride = stride, stage_floats = stage, smem_bytes = bytes;
         break;
       }
@@ -502,13 +502,13 @@ bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tens
   // Tiles by the group's dst channels: narrow groups take more pixels per block, so that each warp still has
   // several MMAs per fragment load. Wide groups take 256 pixels (twice the MMAs per weight byte copied) when that still
   // makes several blocks per SM.
-  const int64_t dst_plane = dst_h * dst_w, opg_dst = args.dst_per_group;
-  const int64_t wide_blocks = g.batch * g.groups * ((dst_plane + 255) / 256) * ((opg_dst + 127) / 128);
+  const int64_t dst_per_group = args.dst_per_group;
+  const int64_t wide_blocks = g.batch * g.groups * ((dst_h * dst_w + 255) / 256) * ((dst_per_group + 127) / 128);
   const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
-  if (opg_dst <= 8) return plan_and_launch<8, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
-  if (opg_dst <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
-  if (opg_dst <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
-  if (opg_dst <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32, moments);
+  if (dst_per_group <= 8) return plan_and_launch<8, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (dst_per_group <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (dst_per_group <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (dst_per_group <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32, moments);
   if (wide_blocks >= 4 * sms) return plan_and_launch<128, 2, 4>(args, g.batch, w, layout, full_fp32, moments);
   return plan_and_launch<128, 2, 2>(args, g.batch, w, layout, full_fp32, moments);
 }

@@ -4,11 +4,11 @@
 // channel merges them (Chan et al.'s pairwise update, a fixed order: deterministic); otherwise a block per (channel,
 // slice of the batch) sums the channel's values shifted by its first value (so that E[d^2] - E[d]^2 does not cancel)
 // and a second kernel combines the slices in a fixed order. Both update the running statistics on the device (no host
-// synchronization). forward / backward: a block per (sample, group)
-// recomputes each pooled value from the convolution's output (BatchNorm's affine map, tanh, the window's maximum) in
-// the statistics pass; the forward keeps them in shared memory for the write pass when the group's fit (else it
-// recomputes them, reading the group's planes again, mostly from L2), the backward recomputes them with the window's
-// argmax. The backward scatters dL/dz to the window's maximum, with atomics only where windows overlap.
+// synchronization). forward / backward: a block per (sample, group) computes each pooled value from the convolution's
+// output (BatchNorm's affine map, tanh, the window's maximum) in its statistics pass; the forward keeps them in shared
+// memory for the write pass when the group's fit (else it computes them again, reading the group's planes mostly from
+// L2), the backward recomputes them with the window's argmax in each pass. The backward scatters dL/dz to the window's
+// maximum, with atomics only where windows overlap.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>

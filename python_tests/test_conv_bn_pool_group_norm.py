@@ -148,6 +148,18 @@ def test_forward_large_groups(device, training, seed):
     assert_matches_reference(op(*args(t, cfg, training)), ref, 4 * tolerance(torch.float32, device))
 
 
+def test_forward_group_at_the_cache_limit(device, seed):
+    """A group of exactly 48 KB of float32 pooled values (12 channels x 32 x 32): the CUDA forward must not ask for
+    more shared memory than a block gets (its cache plus the block reduction's) and recomputes instead."""
+    cfg = random_config(seed, batch=1)
+    cfg.update(groups=1, in_per_group=2, out_per_group=24, num_groups=2, size=(62, 62), kernel=(3, 3), stride=(1, 1),
+               padding=(0, 0), output_padding=(0, 0), dilation=(1, 1), pool_kernel=(2, 2), pool_stride=(2, 2),
+               running=True)
+    t = make_inputs(cfg, device, torch.float32)
+    ref, _ = reference(copy64(t), cfg, False)
+    assert_matches_reference(op(*args(t, cfg, False)), ref, 4 * tolerance(torch.float32, device))
+
+
 def test_nan_propagates_like_pytorch(device, seed):
     """A NaN input reaches the max-pool windows over its convolution footprint: NaN wins a window (PyTorch's max_pool2d)
     and then its GroupNorm groups; in eval mode the other samples stay finite."""

@@ -228,7 +228,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
       }
     }
     // The weights of taps a0 * kW .. (a0 + rows) * kW - 1: one contiguous run.
-    const int64_t w_first = w_block + (s.chunk * taps + s.a0 * kernel_w) * kTapFloats;
+    const int64_t w_first = w_block + (int64_t{s.chunk} * taps + s.a0 * kernel_w) * kTapFloats;
     const float* hi = args.w_hi + w_first;
     const float* lo = kSplit ? args.w_lo + w_first : nullptr;
     float* w_s = x_s + kChunk * args.slab_stride;
@@ -501,7 +501,7 @@ bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tens
 
   // Tiles by the group's dst channels: narrow groups take more pixels per block, so that each warp still has
   // several MMAs per fragment load. Wide groups take 256 pixels (twice the MMAs per weight byte copied) when that still
-  // makes several blocks per SM.
+  // makes several blocks per SM and its accumulator tile fits the GPU's shared memory (not on sm_86 / sm_89).
   const int64_t dst_per_group = args.dst_per_group;
   const int64_t wide_blocks = g.batch * g.groups * ((dst_h * dst_w + 255) / 256) * ((dst_per_group + 127) / 128);
   const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
@@ -509,7 +509,7 @@ bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tens
   if (dst_per_group <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
   if (dst_per_group <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
   if (dst_per_group <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32, moments);
-  if (wide_blocks >= 4 * sms) return plan_and_launch<128, 2, 4>(args, g.batch, w, layout, full_fp32, moments);
+  if (wide_blocks >= 4 * sms && plan_and_launch<128, 2, 4>(args, g.batch, w, layout, full_fp32, moments)) return true;
   return plan_and_launch<128, 2, 2>(args, g.batch, w, layout, full_fp32, moments);
 }
 

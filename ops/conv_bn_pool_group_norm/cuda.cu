@@ -377,9 +377,12 @@ void forward(const at::Tensor& c, const BatchNormParams& bn, const MaxPool2dPara
              const at::Tensor& gamma, const at::Tensor& beta, double eps, at::Tensor& out) {
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(), "fusedops bn_pool_group_norm cuda", [&] {
     const auto p = pool_args<scalar_t>(c, bn, pool, num_groups, eps, out.size(2), out.size(3));
-    // The cache takes at most the 48 KB a block gets without opting in (a quarter of an SM's shared memory).
+    // The cache takes at most what is left of the 48 KB a block gets without opting in (a quarter of an SM's shared
+    // memory) next to the kernel's static shared memory (the block reduction's).
     const int64_t cache_bytes = c.size(1) / num_groups * out.size(2) * out.size(3) * sizeof(at::opmath_type<scalar_t>);
-    const bool cached = cache_bytes <= 48 * 1024;
+    cudaFuncAttributes cached_kernel{};
+    C10_CUDA_CHECK(cudaFuncGetAttributes(&cached_kernel, forward_kernel<scalar_t, true>));
+    const bool cached = cache_bytes + static_cast<int64_t>(cached_kernel.sharedSizeBytes) <= 48 * 1024;
     auto* kernel = cached ? forward_kernel<scalar_t, true> : forward_kernel<scalar_t, false>;
     kernel<<<unsigned(c.size(0) * num_groups), kThreads, cached ? size_t(cache_bytes) : 0,
              at::cuda::getCurrentCUDAStream()>>>(p, data_or_null<scalar_t>(gamma), data_or_null<scalar_t>(beta),

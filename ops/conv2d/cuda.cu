@@ -19,7 +19,6 @@
 
 #include <cub/block/block_reduce.cuh>
 #include <numeric>
-#include <vector>
 
 #include "ops/common/checks.h"
 #include "ops/common/cuda_launch.cuh"
@@ -232,45 +231,36 @@ PhaseTaps phase_taps(int64_t r, int64_t stride, int64_t padding, int64_t kernel,
   return {};
 }
 
-// A strided float32 transposed convolution as its output phases on the tensor cores: each phase into a buffer, then
-// into its strided place in dst (one extra pass over dst). False, writing nothing to dst, when the tensor-core path
-// does not cover some phase.
+// A strided float32 transposed convolution as its output phases on the tensor cores: each phase into a buffer (one
+// phase at a time, so the allocator reuses it), then into its strided place in dst (one extra pass over dst). False
+// when the tensor-core path does not cover some phase: dst is then partly written, and the direct kernel that the
+// caller runs instead writes all of it.
 bool transposed_by_phases(const G& g, const at::Tensor& src, const at::Tensor& w, const at::Tensor& bias,
                           at::Tensor& dst, bool full_fp32) {
-  struct Phase {
-    at::Tensor values;  // undefined: no tap lands on the phase (it holds the bias alone)
-    int64_t r_h, r_w;
-  };
-  std::vector<Phase> phases;
   for (int64_t r_h = 0; r_h < std::min(g.stride_h, g.in_h); ++r_h) {
     for (int64_t r_w = 0; r_w < std::min(g.stride_w, g.in_w); ++r_w) {
       const PhaseTaps th = phase_taps(r_h, g.stride_h, g.pad_h, g.kernel_h, g.dil_h);
       const PhaseTaps tw = phase_taps(r_w, g.stride_w, g.pad_w, g.kernel_w, g.dil_w);
-      Phase phase{at::Tensor(), r_h, r_w};
-      if (th.count > 0 && tw.count > 0) {
-        G pg = g;
-        pg.in_h = (g.in_h - r_h + g.stride_h - 1) / g.stride_h;
-        pg.in_w = (g.in_w - r_w + g.stride_w - 1) / g.stride_w;
-        pg.kernel_h = th.count, pg.kernel_w = tw.count;
-        pg.stride_h = pg.stride_w = 1;
-        pg.pad_h = th.pad, pg.pad_w = tw.pad, pg.dil_h = th.dil, pg.dil_w = tw.dil;
-        const at::Tensor pw = w.slice(2, th.first, th.first + (th.count - 1) * th.step + 1, th.step)
-                                  .slice(3, tw.first, tw.first + (tw.count - 1) * tw.step + 1, tw.step)
-                                  .contiguous();
-        phase.values = at::empty({g.batch, g.in_channels, pg.in_h, pg.in_w}, dst.options());
-        if (!conv2d_tensor_core(pg, true, src, pw, bias, phase.values, full_fp32)) return false;
+      at::Tensor place = dst.slice(2, r_h, g.in_h, g.stride_h).slice(3, r_w, g.in_w, g.stride_w);
+      if (th.count == 0 || tw.count == 0) {  // no tap lands on the phase: the bias alone
+        if (bias.defined()) {
+          place.copy_(bias.view({1, -1, 1, 1}).expand_as(place));
+        } else {
+          place.zero_();
+        }
+        continue;
       }
-      phases.push_back(phase);
-    }
-  }
-  for (const Phase& phase : phases) {
-    at::Tensor place = dst.slice(2, phase.r_h, g.in_h, g.stride_h).slice(3, phase.r_w, g.in_w, g.stride_w);
-    if (phase.values.defined()) {
-      place.copy_(phase.values);
-    } else if (bias.defined()) {
-      place.copy_(bias.view({1, -1, 1, 1}).expand_as(place));
-    } else {
-      place.zero_();
+      G pg = g;
+      pg.in_h = place.size(2), pg.in_w = place.size(3);
+      pg.kernel_h = th.count, pg.kernel_w = tw.count;
+      pg.stride_h = pg.stride_w = 1;
+      pg.pad_h = th.pad, pg.pad_w = tw.pad, pg.dil_h = th.dil, pg.dil_w = tw.dil;
+      const at::Tensor pw = w.slice(2, th.first, th.first + (th.count - 1) * th.step + 1, th.step)
+                                .slice(3, tw.first, tw.first + (tw.count - 1) * tw.step + 1, tw.step)
+                                .contiguous();
+      at::Tensor values = at::empty(place.sizes(), dst.options());
+      if (!conv2d_tensor_core(pg, true, src, pw, bias, values, full_fp32)) return false;
+      place.copy_(values);
     }
   }
   return true;

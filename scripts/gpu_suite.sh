@@ -16,7 +16,7 @@ if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} FUSEDOPS_LIBRARY="$PWD/build-gpu/libfusedops.so"
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0a} FUSEDOPS_LIBRARY="$PWD/build-gpu/libfusedops.so"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 
 # Compile with the system g++, whose libstdc++ is the one Python loads at run time: the image's

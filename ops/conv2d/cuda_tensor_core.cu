@@ -8,7 +8,8 @@
 // whole tiles; N = the group's dst channels; K = its reduction channels (chunks of 8) x taps. Pixels rather than
 // channels on M keep each MMA full when a group has only 8 dst channels.
 //
-// A pipeline step is one 8-channel chunk and a block of kernel rows (all of them when their weights are small):
+// A pipeline step is a block of kernel rows (all of them when their weights are small) of one 8-channel chunk, or of
+// up to four chunks when every row fits:
 // (a) the input patch that the tile's pixels read through those rows, stored as rows of `pitch` columns one after the
 // other, so that a pixel's patch offset plus one constant per tap addresses every tap; (b) the taps' weights for the
 // block's channel tile, pre-packed in mma B-fragment order (two n-tiles per 16-byte load) and laid out so that one
@@ -21,7 +22,10 @@
 // as they are. Two or three steps are in flight (the planner trades pipeline depth for kernel rows per step, which
 // amortize a step's barrier and bookkeeping over more MMAs); the accumulators go through a shared-memory tile (reusing
 // the stage buffers) so that each dst channel's run of pixels is written coalesced. mma.sync m16n8k8 with float32
-// accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32).
+// accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32). On Hopper (sm_90a builds), groups of
+// more than 64 dst channels take wgmma instead: each warpgroup multiplies its 64-pixel blocks by the chunk's whole
+// 128-channel weight tile, A from registers (the same fragments) and B straight from the stage, so that per tap a warp
+// issues one instruction per 64 x 128 x 8 product instead of sixteen.
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 
@@ -53,6 +57,12 @@ constexpr int min_blocks(int tile_n, int warps_n, int m_tiles) {
 
 using Divider = at::cuda::detail::IntDivider<unsigned>;
 
+#ifdef FUSEDOPS_HAS_SM90A
+constexpr bool kBuiltForSm90a = true;
+#else
+constexpr bool kBuiltForSm90a = false;
+#endif
+
 __device__ __forceinline__ unsigned shared_address(const float* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
@@ -78,10 +88,12 @@ struct TensorCoreArgs {
   int src_channels, src_h, src_w, dst_channels, dst_h, dst_w;
   int red_per_group, dst_per_group, groups;
   int kernel_h, kernel_w, dil_h, dil_w;
-  int pad_h, pad_w;                       // the correlation's; pad_w counts the patch rows' lead columns too
-  int chunks, rows_per_step, row_blocks;  // steps: chunks x blocks of rows_per_step kernel rows
-  int stages;                             // steps in flight: 2 or 3
-  int n_tiles, p_tiles;                   // block tiles along dst channels and pixels
+  int pad_h, pad_w;  // the correlation's; pad_w counts the patch rows' lead columns too
+  // Steps: blocks of chunks_per_step chunks x blocks of rows_per_step kernel rows (several chunks only when a step
+  // holds every kernel row, so that its weights are one contiguous run).
+  int chunks, chunks_per_step, rows_per_step, row_blocks;
+  int stages;            // steps in flight: 2 or 3
+  int n_tiles, p_tiles;  // block tiles along dst channels and pixels
   // Patch rows: `lead` columns before the tile's first (with src_w = 0 (mod 4) they put the src rows' 16-byte quads on
   // the patch rows' quads), pitch >= lead + dst_w + (kernel_w - 1) * dil_w columns in all, = src_w (mod 4).
   int lead, pitch;
@@ -97,25 +109,29 @@ struct WeightLayout {
   bool flip;
 };
 
-// Packed weights: [group][channel tile][chunk][tap][16-channel unit of the tile][lane][4], for the lane the B fragments
-// of two m16n8k8 n-tiles (dst channels 16 unit + lane/4 and 16 unit + 8 + lane/4, reduction channels lane%4 and
-// lane%4 + 4 of the chunk), rounded to TF32 (hi) with the rounding error in lo, zero past the real channels. Taps
-// a * kW + b in the correlation's order. A step's weights (one chunk, consecutive taps) are one contiguous run.
+// Packed weights: [group][channel tile][chunk][tap][the tap's tap_floats], rounded to TF32 (hi) with the rounding
+// error in lo, zero past the real channels; taps a * kW + b in the correlation's order, so that a step's weights (one
+// chunk, consecutive taps) are one contiguous run. A tap's floats are, for mma.sync, [16-channel unit of the
+// tile][lane] [4]: for the lane the B fragments of two m16n8k8 n-tiles (dst channels 16 unit + lane/4 and 16 unit + 8 +
+// lane/4, reduction channels lane%4 and lane%4 + 4 of the chunk); for wgmma (`k_major`), [reduction channels 0-3,
+// 4-7][dst channel][4]: the K-major B operand of wgmma_descriptor(k_stride = 16 x tile channels bytes, mn_stride = 128
+// bytes).
 __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restrict__ hi, float* __restrict__ lo,
-                                    int64_t total, int taps, int red_per_group, int dst_per_group, int tile_units,
-                                    int n_tiles, int chunks, const WeightLayout layout) {
+                                    int64_t total, int taps, int red_per_group, int dst_per_group, int tile_n,
+                                    int n_tiles, int chunks, bool k_major, const WeightLayout layout) {
+  const int floats_per_tap = tap_floats(tile_n), units_n = floats_per_tap / kChunk;
   for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
-    const int e = static_cast<int>(i % 4), lane = static_cast<int>(i / 4 % 32);
-    int64_t r = i / 128;
-    const int tile_unit = static_cast<int>(r % tile_units);
-    r /= tile_units;
+    const int in_tap = static_cast<int>(i % floats_per_tap);
+    int64_t r = i / floats_per_tap;
     const int tap = static_cast<int>(r % taps);
     r /= taps;
     const int chunk = static_cast<int>(r % chunks);
     r /= chunks;
-    const int unit = static_cast<int>(r % n_tiles) * tile_units + tile_unit;
+    const int n_tile = static_cast<int>(r % n_tiles);
     const int64_t g = r / n_tiles;
-    const int d = unit * 16 + lane / 4 + (e / 2) * 8, k = chunk * kChunk + lane % 4 + (e % 2) * 4;
+    const int e = in_tap % 4, lane = in_tap / 4 % 32;
+    const int d = n_tile * units_n + (k_major ? in_tap / 4 % units_n : in_tap / 128 * 16 + lane / 4 + (e / 2) * 8);
+    const int k = chunk * kChunk + (k_major ? in_tap / (4 * units_n) * 4 + e : lane % 4 + (e % 2) * 4);
     const float v =
         (d < dst_per_group && k < red_per_group)
             ? w[g * layout.w_group + d * layout.w_dst + k * layout.w_red + (layout.flip ? taps - 1 - tap : tap)]
@@ -127,8 +143,10 @@ __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restri
 }
 
 // A block: kTileN dst channels x kTileP consecutive pixels of one image and group; warps kWarpsN along channels, the
-// rest along pixels, each warp kMTiles m-tiles (16 pixels) x kNTiles n-tiles (8 channels).
-template <int kTileN, int kWarpsN, int kMTiles, bool kSplit>
+// rest along pixels, each warp kMTiles m-tiles (16 pixels) x kNTiles n-tiles (8 channels). With kWgmma (Hopper), the
+// two warpgroups take half the pixels each, every warp all the channels, and each m-tile of a warp is its 16 rows of
+// one 64 x 128 wgmma.
+template <int kTileN, int kWarpsN, int kMTiles, bool kSplit, bool kWgmma>
 __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles))
     conv2d_tf32_kernel(const TensorCoreArgs args) {
 #ifdef FUSEDOPS_HAS_MMA_TF32
@@ -137,6 +155,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   constexpr int kTapFloats = tap_floats(kTileN);
   constexpr int kTileStride = kTileP + 4;  // accumulator tile row: = 4 (mod 32), conflict-free fragment stores
   static_assert(kWarpN % 16 == 0 || kWarpsN == 1, "a warp's channels start at a 16-channel packing unit");
+  static_assert(!kWgmma || (kTileN == 128 && kWarpsN == 1), "wgmma tiles: 128 channels, every warp all of them");
   extern __shared__ __align__(16) float smem[];
 
   // Block -> (image, group, pixel tile, channel tile), the channel tile fastest so that blocks sharing a patch run
@@ -151,7 +170,11 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int gq = lane / 4, tq = lane % 4;  // mma fragment coordinates
-  const int wn0 = warp % kWarpsN * kWarpN, wp0 = warp / kWarpsN * kWarpP;
+  const int wn0 = warp % kWarpsN * kWarpN;
+  // The tile row (pixel) of m-tile mt's first row for this warp.
+  auto m_row = [&](int mt) {
+    return kWgmma ? warp / 4 * (kTileP / 2) + mt * 64 + warp % 4 * 16 : warp / kWarpsN * kWarpP + mt * 16;
+  };
   const int src_w = args.src_w, pitch = args.pitch, kernel_w = args.kernel_w;
   const int src_plane = args.src_h * src_w, dst_plane = args.dst_h * args.dst_w;
 
@@ -168,7 +191,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const auto q = args.dst_w_div.divmod(min(p0 + wp0 + mt * 16 + gq + 8 * h, p_last));
+      const auto q = args.dst_w_div.divmod(min(p0 + m_row(mt) + gq + 8 * h, p_last));
       pix[mt][h] = (q.div - oh_first) * pitch + q.mod - ow_first;
     }
   }
@@ -185,15 +208,18 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 
   const int taps = args.kernel_h * kernel_w;
   const int64_t w_block = (int64_t{g} * args.n_tiles + n_tile) * args.chunks * taps * kTapFloats;
-  const int steps = args.chunks * args.row_blocks, stages = args.stages;
-  // Step -> its chunk, kernel rows a0 .. a0 + rows - 1, the src row of its patch's first row, and the patch's end.
+  const int cps = args.chunks_per_step, stages = args.stages;
+  const int steps = (args.chunks + cps - 1) / cps * args.row_blocks;
+  // Step -> its first chunk and number of chunks, kernel rows a0 .. a0 + rows - 1, the src row of its patch's first
+  // row, and the patch's end.
   struct Step {
-    int chunk, a0, rows, row0, f_end;
+    int chunk, chunks, a0, rows, row0, f_end;
   };
   auto step_of = [&](int step) {
     Step s;
     const auto q = args.row_blocks_div.divmod(static_cast<unsigned>(step));
-    s.chunk = static_cast<int>(q.div);
+    s.chunk = static_cast<int>(q.div) * cps;
+    s.chunks = min(cps, args.chunks - s.chunk);
     s.a0 = static_cast<int>(q.mod) * args.rows_per_step;
     s.rows = min(args.rows_per_step, args.kernel_h - s.a0);
     s.row0 = oh_first + s.a0 * args.dil_h - args.pad_h;
@@ -203,12 +229,13 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   auto load_step = [&](int step, int buf) {
     const Step s = step_of(step);
     float* x_s = smem + buf * args.stage_floats;
-    {  // Warp w copies channel w's patch, each lane the quads f0 + 4 * lane + 128 k.
-      const int c = s.chunk * kChunk + warp;
+    for (int j = 0; j < s.chunks;
+         ++j) {  // Warp w copies channel w of each chunk, each lane the quads f0 + 4 lane + 128 k.
+      const int c = (s.chunk + j) * kChunk + warp;
       const bool channel_valid = c < args.red_per_group;
       const float* plane = src_group + int64_t{channel_valid ? c : 0} * src_plane;
       const int f0 = f_first - phase(c, s.row0);
-      float* row_s = x_s + warp * args.slab_stride;  // quad f at row_s + f - f0
+      float* row_s = x_s + (j * kChunk + warp) * args.slab_stride;  // quad f at row_s + f - f0
       for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
         // One copy when the quad lies in one patch row and wholly inside src or wholly outside it.
         const auto rc = args.pitch_div.divmod(static_cast<unsigned>(max(f, 0)));
@@ -227,12 +254,12 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
         }
       }
     }
-    // The weights of taps a0 * kW .. (a0 + rows) * kW - 1: one contiguous run.
+    // The weights of taps a0 * kW .. (a0 + rows) * kW - 1 of the step's chunks: one contiguous run.
     const int64_t w_first = w_block + (int64_t{s.chunk} * taps + s.a0 * kernel_w) * kTapFloats;
     const float* hi = args.w_hi + w_first;
     const float* lo = kSplit ? args.w_lo + w_first : nullptr;
-    float* w_s = x_s + kChunk * args.slab_stride;
-    const int w_floats = s.rows * kernel_w * kTapFloats;
+    float* w_s = x_s + cps * kChunk * args.slab_stride;
+    const int w_floats = s.chunks * s.rows * kernel_w * kTapFloats;
     for (int v = 4 * tid; v < w_floats; v += 4 * kThreads) {
       cp_async16(w_s + v, hi + v);
       if (kSplit) cp_async16(w_s + args.stage_w_floats + v, lo + v);
@@ -245,34 +272,49 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   }
   float acc[kMTiles][kNTiles][4] = {};
   for (int i = 0, buf = 0; i < steps; ++i, buf = buf + 1 == stages ? 0 : buf + 1) {
-    if (stages == 3) {
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
+    switch (stages) {  // this thread's copies of step i have landed; later steps' may be in flight
+      case 2:
+        cp_async_wait<0>();
+        break;
+      case 3:
+        cp_async_wait<1>();
+        break;
+      case 4:
+        cp_async_wait<2>();
+        break;
+      case 5:
+        cp_async_wait<3>();
+        break;
+      default:
+        cp_async_wait<4>();
+        break;
     }
     const Step s = step_of(i);
     const float* x_s = smem + buf * args.stage_floats;
     if (!kSplit) {
       // This thread's copies of the step have landed: round them to TF32 in place, once for all the taps and warps
       // that read them (3xTF32 splits each value as it is read instead).
-      const int f0 = f_first - phase(s.chunk * kChunk + warp, s.row0);
-      float* row_s = smem + buf * args.stage_floats + warp * args.slab_stride;
-      for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
-        float4* quad = reinterpret_cast<float4*>(row_s + (f - f0));
-        float4 v = *quad;
-        v.x = __uint_as_float(to_tf32(v.x)), v.y = __uint_as_float(to_tf32(v.y));
-        v.z = __uint_as_float(to_tf32(v.z)), v.w = __uint_as_float(to_tf32(v.w));
-        *quad = v;
+      const int f0 = f_first - phase(s.chunk * kChunk + warp, s.row0);  // every chunk's channel w: the same phase
+      for (int j = 0; j < s.chunks; ++j) {
+        float* row_s = smem + buf * args.stage_floats + (j * kChunk + warp) * args.slab_stride;
+        for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
+          float4* quad = reinterpret_cast<float4*>(row_s + (f - f0));
+          float4 v = *quad;
+          v.x = __uint_as_float(to_tf32(v.x)), v.y = __uint_as_float(to_tf32(v.y));
+          v.z = __uint_as_float(to_tf32(v.z)), v.w = __uint_as_float(to_tf32(v.w));
+          *quad = v;
+        }
       }
     }
+    if (kWgmma) fence_shared_for_wgmma();
     __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
     // The buffer that step i - 1 used, which every warp has finished reading.
     if (i + stages - 1 < steps) load_step(i + stages - 1, buf == 0 ? stages - 1 : buf - 1);
     cp_async_commit();
 
     // The A fragment's columns: channel tq of the chunk, and channel tq + 4 four patch rows further (with the same
-    // phase: their planes are 4 planes apart). Each of this thread's pixels reads a tap at a pointer that moves by a
-    // uniform step from tap to tap.
+    // phase: their planes are 4 planes apart; so are the next chunk's, 8 rows further). Each of this thread's pixels
+    // reads a tap at a pointer that moves by a uniform step from tap to tap.
     const unsigned xa = shared_address(x_s + tq * args.slab_stride + phase(s.chunk * kChunk + tq, s.row0));
     unsigned pa[kMTiles][2][2];  // byte addresses in shared memory
 #pragma unroll
@@ -283,11 +325,14 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
         pa[mt][h][1] = pa[mt][h][0] + 4 * args.slab_stride * sizeof(float);
       }
     }
-    const float* w_tap = x_s + kChunk * args.slab_stride + wn0 / 16 * 128 + lane * 4;
-    const int row_step = args.dil_h * pitch - (kernel_w - 1) * args.dil_w;  // from a row's last tap to the next row
-#pragma unroll 1
-    for (int t = 0, b = 0; t < s.rows * kernel_w; ++t, w_tap += kTapFloats) {
-      uint32_t a_hi[kMTiles][4], a_lo[kMTiles][4];
+    // Pointer moves in floats: from a row's last tap to the next row's first, from a chunk's last tap to the next
+    // chunk's first.
+    const int row_step = args.dil_h * pitch - (kernel_w - 1) * args.dil_w;
+    const int chunk_step = kChunk * args.slab_stride - (s.rows - 1) * args.dil_h * pitch - (kernel_w - 1) * args.dil_w;
+    const int step_taps = s.chunks * s.rows * kernel_w;
+    int b = 0, a = 0;  // the next tap's kernel column and row (from a0)
+    // The next tap's A fragments (split into TF32 hi + lo for 3xTF32); the pixel pointers move on to the tap after.
+    auto load_fragments = [&](uint32_t(&a_hi)[kMTiles][4], uint32_t(&a_lo)[kMTiles][4]) {
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt) {
         const float v[4] = {load_shared(pa[mt][0][0]), load_shared(pa[mt][1][0]), load_shared(pa[mt][0][1]),
@@ -295,33 +340,79 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           a_hi[mt][e] = kSplit ? to_tf32(v[e]) : __float_as_uint(v[e]);
-          if (kSplit) a_lo[mt][e] = to_tf32(v[e] - __uint_as_float(a_hi[mt][e]));
+          a_lo[mt][e] = kSplit ? to_tf32(v[e] - __uint_as_float(a_hi[mt][e])) : 0u;
         }
       }
-      const int step = ++b < kernel_w ? args.dil_w : (b = 0, row_step);
+      int step = args.dil_w;
+      if (++b == kernel_w) b = 0, step = ++a < s.rows ? row_step : (a = 0, chunk_step);
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
         for (int h = 0; h < 4; ++h) pa[mt][h / 2][h % 2] += step * sizeof(float);
       }
+    };
+    if constexpr (kWgmma) {
+      // Tap t: the warpgroup's 64-pixel blocks against all 128 channels, B straight from the stage. Two taps' fragments
+      // alternate, so that the next tap's are loaded while this tap's wgmmas run; each set is reloaded only after the
+      // wait that retires the wgmmas reading it.
+      constexpr uint32_t kKStride = kTileN * 16, kNStride = 128;
+      const unsigned w_shared = shared_address(x_s + cps * kChunk * args.slab_stride);
+      auto issue = [&](const uint32_t(&a_hi)[kMTiles][4], const uint32_t(&a_lo)[kMTiles][4], int t) {
+        const unsigned w_tap = w_shared + t * kTapFloats * sizeof(float);
+        const uint64_t b_hi = wgmma_descriptor(w_tap, kKStride, kNStride);
+        wgmma_fence();
 #pragma unroll
-      for (int u = 0; u < (kNTiles + 1) / 2; ++u) {
-        const float4 b_hi = *reinterpret_cast<const float4*>(w_tap + u * 128);
-        float4 b_lo{};
-        if (kSplit) b_lo = *reinterpret_cast<const float4*>(w_tap + args.stage_w_floats + u * 128);
+        for (int mt = 0; mt < kMTiles; ++mt) {
+          if constexpr (kSplit) {
+            const uint64_t b_lo = wgmma_descriptor(w_tap + args.stage_w_floats * sizeof(float), kKStride, kNStride);
+            wgmma_m64n128k8_tf32(acc[mt], a_lo[mt][0], a_lo[mt][1], a_lo[mt][2], a_lo[mt][3], b_hi);
+            wgmma_m64n128k8_tf32(acc[mt], a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b_lo);
+          }
+          wgmma_m64n128k8_tf32(acc[mt], a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b_hi);
+        }
+        wgmma_commit();
+      };
+      uint32_t hi0[kMTiles][4], lo0[kMTiles][4], hi1[kMTiles][4] = {}, lo1[kMTiles][4] = {};
+      load_fragments(hi0, lo0);
+#pragma unroll 1
+      for (int t = 0; t < step_taps; t += 2) {
+        issue(hi0, lo0, t);
+        wgmma_wait<1>();  // tap t - 1 done
+        wgmma_retire(hi1), wgmma_retire(lo1);
+        if (t + 1 < step_taps) {
+          load_fragments(hi1, lo1);
+          issue(hi1, lo1, t + 1);
+        }
+        wgmma_wait<1>();  // tap t done
+        wgmma_retire(hi0), wgmma_retire(lo0);
+        if (t + 2 < step_taps) load_fragments(hi0, lo0);
+      }
+      wgmma_wait<0>();  // the stage is refilled after the next barrier
+    } else {
+      const float* w_tap = x_s + cps * kChunk * args.slab_stride + wn0 / 16 * 128 + lane * 4;
+#pragma unroll 1
+      for (int t = 0; t < step_taps; ++t, w_tap += kTapFloats) {
+        uint32_t a_hi[kMTiles][4], a_lo[kMTiles][4];
+        load_fragments(a_hi, a_lo);
 #pragma unroll
-        for (int half = 0; half < 2 && 2 * u + half < kNTiles; ++half) {
-          const uint32_t b0 = __float_as_uint(half ? b_hi.z : b_hi.x), b1 = __float_as_uint(half ? b_hi.w : b_hi.y);
-          const uint32_t b0_lo = __float_as_uint(half ? b_lo.z : b_lo.x);
-          const uint32_t b1_lo = __float_as_uint(half ? b_lo.w : b_lo.y);
+        for (int u = 0; u < (kNTiles + 1) / 2; ++u) {
+          const float4 b_hi = *reinterpret_cast<const float4*>(w_tap + u * 128);
+          float4 b_lo{};
+          if (kSplit) b_lo = *reinterpret_cast<const float4*>(w_tap + args.stage_w_floats + u * 128);
 #pragma unroll
-          for (int mt = 0; mt < kMTiles; ++mt) {
-            float(&c)[4] = acc[mt][2 * u + half];
-            if (kSplit) {
-              mma_tf32(c, a_lo[mt][0], a_lo[mt][1], a_lo[mt][2], a_lo[mt][3], b0, b1);
-              mma_tf32(c, a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b0_lo, b1_lo);
+          for (int half = 0; half < 2 && 2 * u + half < kNTiles; ++half) {
+            const uint32_t b0 = __float_as_uint(half ? b_hi.z : b_hi.x), b1 = __float_as_uint(half ? b_hi.w : b_hi.y);
+            const uint32_t b0_lo = __float_as_uint(half ? b_lo.z : b_lo.x);
+            const uint32_t b1_lo = __float_as_uint(half ? b_lo.w : b_lo.y);
+#pragma unroll
+            for (int mt = 0; mt < kMTiles; ++mt) {
+              float(&c)[4] = acc[mt][2 * u + half];
+              if (kSplit) {
+                mma_tf32(c, a_lo[mt][0], a_lo[mt][1], a_lo[mt][2], a_lo[mt][3], b0, b1);
+                mma_tf32(c, a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b0_lo, b1_lo);
+              }
+              mma_tf32(c, a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b0, b1);
             }
-            mma_tf32(c, a_hi[mt][0], a_hi[mt][1], a_hi[mt][2], a_hi[mt][3], b0, b1);
           }
         }
       }
@@ -337,7 +428,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
     for (int nt = 0; nt < kNTiles; ++nt) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        tile[(wn0 + nt * 8 + 2 * tq + e % 2) * kTileStride + wp0 + mt * 16 + gq + e / 2 * 8] = acc[mt][nt][e];
+        tile[(wn0 + nt * 8 + 2 * tq + e % 2) * kTileStride + m_row(mt) + gq + e / 2 * 8] = acc[mt][nt][e];
       }
     }
   }
@@ -377,7 +468,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 
 // Sizes the tile-dependent parts of `args` (kernel rows per step, shared memory), packs the weights and launches.
 // False, launching nothing, when shared memory or the grid does not fit.
-template <int kTileN, int kWarpsN, int kMTiles>
+template <int kTileN, int kWarpsN, int kMTiles, bool kWgmma = false>
 bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, const WeightLayout& layout, bool split,
                      TileMoments* moments) {
   constexpr int kTileP = kWarps / kWarpsN * 16 * kMTiles;
@@ -387,27 +478,35 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   const int64_t row_span = std::min<int64_t>((kTileP + args.dst_w - 2) / args.dst_w, args.dst_h - 1);
   const int64_t span = row_span * (args.pitch - args.dst_w) + kTileP + halo_w;
   const int64_t tile_floats = int64_t{kTileN} * (kTileP + 4);
-  // Kernel rows per step and steps in flight: the most rows that leave room for min_blocks blocks per SM with at
-  // least two stages (fewer patch copies, barriers and step bookkeeping per MMA), then the deepest pipeline (up to
-  // three stages) at that many rows.
+  // Kernel rows and chunks per step, and steps in flight: the most rows that leave room for min_blocks blocks per SM
+  // with at least two stages (fewer patch copies, barriers and step bookkeeping per MMA); when every row fits, up to
+  // four chunks per step as long as that leaves at least four steps to overlap; then the deepest pipeline (up to three
+  // stages) for that step.
   const int64_t smem_target =
       static_cast<int64_t>(props->sharedMemPerMultiprocessor) / min_blocks(kTileN, kWarpsN, kMTiles) -
       static_cast<int64_t>(props->reservedSharedMemPerBlock);
-  int rows_per_step = 0, stages = 0;
+  int rows_per_step = 0, chunks_per_step = 0, stages = 0;
   int64_t slab_stride = 0, stage_floats = 0, smem_bytes = 0;
-  for (int rows = 1; rows <= args.kernel_h; ++rows) {
+  auto fits = [&](int rows, int cps) {
     const int64_t len = span + int64_t{rows - 1} * args.dil_h * args.pitch;
     int64_t stride = (len + 3 + 3) / 4 * 4;  // + the channel row's phase, in whole quads
     stride += (8 - stride % 32 + 32) % 32;   // = 8 (mod 32): a warp's A fragment loads hit 32 banks
-    const int64_t stage = kChunk * stride + int64_t{rows} * args.kernel_w * tap_floats(kTileN) * (split ? 2 : 1);
-    const int64_t steps = int64_t{args.chunks} * ((args.kernel_h + rows - 1) / rows);
+    const int64_t stage =
+        cps * (kChunk * stride + int64_t{rows} * args.kernel_w * tap_floats(kTileN) * (split ? 2 : 1));
+    const int64_t steps = int64_t{(args.chunks + cps - 1) / cps} * ((args.kernel_h + rows - 1) / rows);
     for (int depth = 3; depth >= 2; --depth) {
       const int64_t bytes = std::max(std::min<int64_t>(depth, steps) * stage, tile_floats) * sizeof(float);
-      if (bytes <= smem_target || (rows == 1 && depth == 2)) {  // one row in two stages: the fallback
-        rows_per_step = rows, stages = depth, slab_stride = stride, stage_floats = stage, smem_bytes = bytes;
-        break;
+      if (bytes <= smem_target || (rows == 1 && cps == 1 && depth == 2)) {  // one row in two stages: the fallback
+        rows_per_step = rows, chunks_per_step = cps, stages = depth;
+        slab_stride = stride, stage_floats = stage, smem_bytes = bytes;
+        return true;
       }
     }
+    return false;
+  };
+  for (int rows = 1; rows <= args.kernel_h; ++rows) fits(rows, 1);
+  for (int cps = 2; rows_per_step == args.kernel_h && cps <= 4 && (args.chunks + cps - 1) / cps >= 4; ++cps) {
+    if (!fits(args.kernel_h, cps)) break;
   }
   const int64_t p_tiles = (int64_t{args.dst_h} * args.dst_w + kTileP - 1) / kTileP;
   const int64_t n_tiles = (args.dst_per_group + kTileN - 1) / kTileN;
@@ -415,6 +514,7 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   if (smem_bytes > static_cast<int64_t>(props->sharedMemPerBlockOptin) || blocks > INT_MAX) return false;
 
   args.rows_per_step = rows_per_step;
+  args.chunks_per_step = chunks_per_step;
   args.row_blocks = (args.kernel_h + rows_per_step - 1) / rows_per_step;
   args.row_blocks_div = Divider(static_cast<unsigned>(args.row_blocks));
   args.stages = stages;
@@ -422,7 +522,7 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   args.p_tiles = static_cast<int>(p_tiles);
   args.slab_stride = static_cast<int>(slab_stride);
   args.stage_floats = static_cast<int>(stage_floats);
-  args.stage_w_floats = rows_per_step * args.kernel_w * tap_floats(kTileN);
+  args.stage_w_floats = chunks_per_step * rows_per_step * args.kernel_w * tap_floats(kTileN);
 
   const int taps = args.kernel_h * args.kernel_w;
   const int64_t packed = int64_t{args.groups} * n_tiles * args.chunks * taps * tap_floats(kTileN);
@@ -431,8 +531,7 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   pack_weights_kernel<<<grid_stride_blocks(packed, 256, 4), 256, 0, stream>>>(
       w.const_data_ptr<float>(), w_hi.mutable_data_ptr<float>(), split ? w_lo.mutable_data_ptr<float>() : nullptr,
-      packed, taps, args.red_per_group, args.dst_per_group, tap_floats(kTileN) / 128, args.n_tiles, args.chunks,
-      layout);
+      packed, taps, args.red_per_group, args.dst_per_group, kTileN, args.n_tiles, args.chunks, kWgmma, layout);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   args.w_hi = w_hi.const_data_ptr<float>();
   args.w_lo = split ? w_lo.const_data_ptr<float>() : nullptr;
@@ -443,8 +542,8 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
     args.moments = moments->moments.mutable_data_ptr<float>();
   }
 
-  auto* kernel =
-      split ? conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, true> : conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, false>;
+  auto* kernel = split ? conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, true, kWgmma>
+                       : conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, false, kWgmma>;
   C10_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_bytes)));
   kernel<<<static_cast<unsigned>(blocks), kThreads, static_cast<size_t>(smem_bytes), stream>>>(args);
@@ -504,11 +603,20 @@ bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tens
   // makes several blocks per SM and its accumulator tile fits the GPU's shared memory (not on sm_86 / sm_89).
   const int64_t dst_per_group = args.dst_per_group;
   const int64_t wide_blocks = g.batch * g.groups * ((dst_h * dst_w + 255) / 256) * ((dst_per_group + 127) / 128);
-  const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  const cudaDeviceProp* props = at::cuda::getCurrentDeviceProperties();
+  const int64_t sms = props->multiProcessorCount;
   if (dst_per_group <= 8) return plan_and_launch<8, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
   if (dst_per_group <= 16) return plan_and_launch<16, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
   if (dst_per_group <= 32) return plan_and_launch<32, 1, 4>(args, g.batch, w, layout, full_fp32, moments);
   if (dst_per_group <= 64) return plan_and_launch<64, 1, 2>(args, g.batch, w, layout, full_fp32, moments);
+  // On Hopper the wide groups take wgmma (64 x 128 x 8 per instruction and warpgroup) where the library was built
+  // for sm_90a.
+  if (kBuiltForSm90a && props->major == 9 && props->minor == 0) {
+    if (wide_blocks >= 4 * sms && plan_and_launch<128, 1, 2, true>(args, g.batch, w, layout, full_fp32, moments)) {
+      return true;
+    }
+    if (plan_and_launch<128, 1, 1, true>(args, g.batch, w, layout, full_fp32, moments)) return true;
+  }
   if (wide_blocks >= 4 * sms && plan_and_launch<128, 2, 4>(args, g.batch, w, layout, full_fp32, moments)) return true;
   return plan_and_launch<128, 2, 2>(args, g.batch, w, layout, full_fp32, moments);
 }

@@ -272,22 +272,10 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   }
   float acc[kMTiles][kNTiles][4] = {};
   for (int i = 0, buf = 0; i < steps; ++i, buf = buf + 1 == stages ? 0 : buf + 1) {
-    switch (stages) {  // this thread's copies of step i have landed; later steps' may be in flight
-      case 2:
-        cp_async_wait<0>();
-        break;
-      case 3:
-        cp_async_wait<1>();
-        break;
-      case 4:
-        cp_async_wait<2>();
-        break;
-      case 5:
-        cp_async_wait<3>();
-        break;
-      default:
-        cp_async_wait<4>();
-        break;
+    if (stages == 3) {
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
     }
     const Step s = step_of(i);
     const float* x_s = smem + buf * args.stage_floats;

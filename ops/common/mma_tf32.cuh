@@ -1,4 +1,4 @@
-// Device helpers of the float32 tensor-core convolutions: TF32 rounding, mma.sync m16n8k8 and cp.async.
+// Device helpers of the float32 tensor-core convolutions: TF32 rounding, mma.sync m16n8k8, Hopper wgmma and cp.async.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,8 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 #endif
 
-// Hopper's warpgroup MMA (wgmma, sm_90a only: the other targets compile these to a trap, and the host launches kernels
+// Hopper's warpgroup MMA (wgmma, sm_90a only: on other targets the MMA traps and the fences and waits are empty; the
+// host launches kernels
 // that use them only on compute capability 9.0 when the library was built for sm_90a, FUSEDOPS_HAS_SM90A).
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define FUSEDOPS_HAS_WGMMA 1

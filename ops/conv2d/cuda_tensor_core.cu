@@ -12,20 +12,20 @@
 // up to four chunks when every row fits:
 // (a) the input patch that the tile's pixels read through those rows, stored as rows of `pitch` columns one after the
 // other, so that a pixel's patch offset plus one constant per tap addresses every tap; (b) the taps' weights for the
-// block's channel tile, pre-packed in mma B-fragment order (two n-tiles per 16-byte load) and laid out so that one
-// step's are one contiguous run, rounded to TF32 with the rounding error kept for 3xTF32. Unlike conv_transpose1d's
-// slab, channels are not interleaved in pairs: each channel's patch is contiguous so that it is copied in 16-byte
-// cp.async, which is what the memory-bound narrow convolutions need (pitch = src_w mod 4 keeps global and shared
-// alignment in step; each channel row is shifted by its own phase; only quads that straddle an image edge or, when
-// src_w is not a multiple of 4, a patch row go element by element; zero-filled outside src). An A fragment then takes
-// four 4-byte loads. In TF32 mode each thread rounds the patch elements it copied once they land, so the MMAs read them
-// as they are. Two or three steps are in flight (the planner trades pipeline depth for kernel rows per step, which
-// amortize a step's barrier and bookkeeping over more MMAs); the accumulators go through a shared-memory tile (reusing
-// the stage buffers) so that each dst channel's run of pixels is written coalesced. mma.sync m16n8k8 with float32
-// accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32). On Hopper (sm_90a builds), groups of
-// more than 64 dst channels take wgmma instead: each warpgroup multiplies its 64-pixel blocks by the chunk's whole
-// 128-channel weight tile, A from registers (the same fragments) and B straight from the stage, so that per tap a warp
-// issues one instruction per 64 x 128 x 8 product instead of sixteen.
+// block's channel tile, pre-packed in mma B-fragment order (two n-tiles per 16-byte load; K-major for wgmma) and laid
+// out so that one step's are one contiguous run, rounded to TF32 with the rounding error kept for 3xTF32. Unlike
+// conv_transpose1d's slab, channels are not interleaved in pairs: each channel's patch is contiguous so that it is
+// copied in 16-byte cp.async, which is what the memory-bound narrow convolutions need (pitch = src_w mod 4 keeps global
+// and shared alignment in step; each channel row is shifted by its own phase; only quads that straddle an image edge
+// or, when src_w is not a multiple of 4, a patch row go element by element; zero-filled outside src). An A fragment
+// then takes four 4-byte loads. In TF32 mode each thread rounds the patch elements it copied once they land, so the
+// MMAs read them as they are. Two or three steps are in flight (the planner trades pipeline depth for kernel rows and
+// chunks per step, which amortize a step's barrier and bookkeeping over more MMAs); the accumulators go through a
+// shared-memory tile (reusing the stage buffers) so that each dst channel's run of pixels is written coalesced.
+// mma.sync m16n8k8 with float32 accumulation; with full_fp32 each product is hi*hi + hi*lo + lo*hi (3xTF32). On Hopper
+// (sm_90a builds), groups of more than 64 dst channels take wgmma instead: each warpgroup multiplies its 64-pixel
+// blocks by the chunk's whole 128-channel weight tile, A from registers (the same fragments) and B straight from the
+// stage, so that per tap a warp issues one instruction per 64 x 128 x 8 product instead of sixteen.
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 
@@ -110,16 +110,16 @@ struct WeightLayout {
 };
 
 // Packed weights: [group][channel tile][chunk][tap][the tap's tap_floats], rounded to TF32 (hi) with the rounding
-// error in lo, zero past the real channels; taps a * kW + b in the correlation's order, so that a step's weights (one
-// chunk, consecutive taps) are one contiguous run. A tap's floats are, for mma.sync, [16-channel unit of the
-// tile][lane] [4]: for the lane the B fragments of two m16n8k8 n-tiles (dst channels 16 unit + lane/4 and 16 unit + 8 +
-// lane/4, reduction channels lane%4 and lane%4 + 4 of the chunk); for wgmma (`k_major`), [reduction channels 0-3,
-// 4-7][dst channel][4]: the K-major B operand of wgmma_descriptor(k_stride = 16 x tile channels bytes, mn_stride = 128
-// bytes).
+// error in lo, zero past the real channels; taps a * kW + b in the correlation's order, so that a step's weights
+// (consecutive taps of one chunk, or every tap of consecutive chunks) are one contiguous run. A tap's floats are, for
+// mma.sync, [16-channel unit of the tile][lane] [4]: for the lane the B fragments of two m16n8k8 n-tiles (dst channels
+// 16 unit + lane/4 and 16 unit + 8 + lane/4, reduction channels lane%4 and lane%4 + 4 of the chunk); for wgmma
+// (`k_major`), [reduction channels 0-3, 4-7][dst channel][4]: the K-major B operand of wgmma_descriptor(k_stride = 16 x
+// tile channels bytes, mn_stride = 128 bytes).
 __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restrict__ hi, float* __restrict__ lo,
                                     int64_t total, int taps, int red_per_group, int dst_per_group, int tile_n,
                                     int n_tiles, int chunks, bool k_major, const WeightLayout layout) {
-  const int floats_per_tap = tap_floats(tile_n), units_n = floats_per_tap / kChunk;
+  const int floats_per_tap = tap_floats(tile_n), tile_channels = floats_per_tap / kChunk;
   for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int in_tap = static_cast<int>(i % floats_per_tap);
     int64_t r = i / floats_per_tap;
@@ -130,8 +130,9 @@ __global__ void pack_weights_kernel(const float* __restrict__ w, float* __restri
     const int n_tile = static_cast<int>(r % n_tiles);
     const int64_t g = r / n_tiles;
     const int e = in_tap % 4, lane = in_tap / 4 % 32;
-    const int d = n_tile * units_n + (k_major ? in_tap / 4 % units_n : in_tap / 128 * 16 + lane / 4 + (e / 2) * 8);
-    const int k = chunk * kChunk + (k_major ? in_tap / (4 * units_n) * 4 + e : lane % 4 + (e % 2) * 4);
+    const int d =
+        n_tile * tile_channels + (k_major ? in_tap / 4 % tile_channels : in_tap / 128 * 16 + lane / 4 + (e / 2) * 8);
+    const int k = chunk * kChunk + (k_major ? in_tap / (4 * tile_channels) * 4 + e : lane % 4 + (e % 2) * 4);
     const float v =
         (d < dst_per_group && k < red_per_group)
             ? w[g * layout.w_group + d * layout.w_dst + k * layout.w_red + (layout.flip ? taps - 1 - tap : tap)]
@@ -229,13 +230,13 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
   auto load_step = [&](int step, int buf) {
     const Step s = step_of(step);
     float* x_s = smem + buf * args.stage_floats;
-    for (int j = 0; j < s.chunks;
-         ++j) {  // Warp w copies channel w of each chunk, each lane the quads f0 + 4 lane + 128 k.
-      const int c = (s.chunk + j) * kChunk + warp;
+    // Warp w copies channel w of each chunk, each lane the quads f0 + 4 lane + 128 k.
+    for (int chunk_in_step = 0; chunk_in_step < s.chunks; ++chunk_in_step) {
+      const int c = (s.chunk + chunk_in_step) * kChunk + warp;
       const bool channel_valid = c < args.red_per_group;
       const float* plane = src_group + int64_t{channel_valid ? c : 0} * src_plane;
       const int f0 = f_first - phase(c, s.row0);
-      float* row_s = x_s + (j * kChunk + warp) * args.slab_stride;  // quad f at row_s + f - f0
+      float* row_s = x_s + (chunk_in_step * kChunk + warp) * args.slab_stride;  // quad f at row_s + f - f0
       for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
         // One copy when the quad lies in one patch row and wholly inside src or wholly outside it.
         const auto rc = args.pitch_div.divmod(static_cast<unsigned>(max(f, 0)));
@@ -283,8 +284,8 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
       // This thread's copies of the step have landed: round them to TF32 in place, once for all the taps and warps
       // that read them (3xTF32 splits each value as it is read instead).
       const int f0 = f_first - phase(s.chunk * kChunk + warp, s.row0);  // every chunk's channel w: the same phase
-      for (int j = 0; j < s.chunks; ++j) {
-        float* row_s = smem + buf * args.stage_floats + (j * kChunk + warp) * args.slab_stride;
+      for (int chunk_in_step = 0; chunk_in_step < s.chunks; ++chunk_in_step) {
+        float* row_s = smem + buf * args.stage_floats + (chunk_in_step * kChunk + warp) * args.slab_stride;
         for (int f = f0 + 4 * lane; f < s.f_end; f += 128) {
           float4* quad = reinterpret_cast<float4*>(row_s + (f - f0));
           float4 v = *quad;
@@ -294,7 +295,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
         }
       }
     }
-    if (kWgmma) fence_shared_for_wgmma();
+    if constexpr (kWgmma) fence_shared_for_wgmma();
     __syncthreads();  // step i visible to all; the buffer refilled below is no longer read
     // The buffer that step i - 1 used, which every warp has finished reading.
     if (i + stages - 1 < steps) load_step(i + stages - 1, buf == 0 ? stages - 1 : buf - 1);
@@ -328,7 +329,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           a_hi[mt][e] = kSplit ? to_tf32(v[e]) : __float_as_uint(v[e]);
-          a_lo[mt][e] = kSplit ? to_tf32(v[e] - __uint_as_float(a_hi[mt][e])) : 0u;
+          if (kSplit) a_lo[mt][e] = to_tf32(v[e] - __uint_as_float(a_hi[mt][e]));
         }
       }
       int step = args.dil_w;
@@ -366,13 +367,15 @@ __global__ void __launch_bounds__(kThreads, min_blocks(kTileN, kWarpsN, kMTiles)
       for (int t = 0; t < step_taps; t += 2) {
         issue(hi0, lo0, t);
         wgmma_wait<1>();  // tap t - 1 done
-        wgmma_retire(hi1), wgmma_retire(lo1);
+        wgmma_retire(hi1);
+        if constexpr (kSplit) wgmma_retire(lo1);
         if (t + 1 < step_taps) {
           load_fragments(hi1, lo1);
           issue(hi1, lo1, t + 1);
         }
-        wgmma_wait<1>();  // tap t done
-        wgmma_retire(hi0), wgmma_retire(lo0);
+        wgmma_wait<1>();  // tap t done (unless it was the step's last: then nothing is reloaded)
+        wgmma_retire(hi0);
+        if constexpr (kSplit) wgmma_retire(lo0);
         if (t + 2 < step_taps) load_fragments(hi0, lo0);
       }
       wgmma_wait<0>();  // the stage is refilled after the next barrier
@@ -475,7 +478,7 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
       static_cast<int64_t>(props->reservedSharedMemPerBlock);
   int rows_per_step = 0, chunks_per_step = 0, stages = 0;
   int64_t slab_stride = 0, stage_floats = 0, smem_bytes = 0;
-  auto fits = [&](int rows, int cps) {
+  auto take_if_fits = [&](int rows, int cps) {
     const int64_t len = span + int64_t{rows - 1} * args.dil_h * args.pitch;
     int64_t stride = (len + 3 + 3) / 4 * 4;  // + the channel row's phase, in whole quads
     stride += (8 - stride % 32 + 32) % 32;   // = 8 (mod 32): a warp's A fragment loads hit 32 banks
@@ -492,9 +495,9 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
     }
     return false;
   };
-  for (int rows = 1; rows <= args.kernel_h; ++rows) fits(rows, 1);
+  for (int rows = 1; rows <= args.kernel_h; ++rows) take_if_fits(rows, 1);
   for (int cps = 2; rows_per_step == args.kernel_h && cps <= 4 && (args.chunks + cps - 1) / cps >= 4; ++cps) {
-    if (!fits(args.kernel_h, cps)) break;
+    if (!take_if_fits(args.kernel_h, cps)) break;
   }
   const int64_t p_tiles = (int64_t{args.dst_h} * args.dst_w + kTileP - 1) / kTileP;
   const int64_t n_tiles = (args.dst_per_group + kTileN - 1) / kTileN;

@@ -53,8 +53,8 @@ __device__ __forceinline__ void cp_async_wait() {
 #endif
 
 // Hopper's warpgroup MMA (wgmma, sm_90a only: on other targets the MMA traps and the fences and waits are empty; the
-// host launches kernels
-// that use them only on compute capability 9.0 when the library was built for sm_90a, FUSEDOPS_HAS_SM90A).
+// host launches kernels that use them only on compute capability 9.0 when the library was built for sm_90a,
+// FUSEDOPS_HAS_SM90A).
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define FUSEDOPS_HAS_WGMMA 1
 #endif

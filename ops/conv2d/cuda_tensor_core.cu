@@ -112,7 +112,7 @@ struct WeightLayout {
 // Packed weights: [group][channel tile][chunk][tap][the tap's tap_floats], rounded to TF32 (hi) with the rounding
 // error in lo, zero past the real channels; taps a * kW + b in the correlation's order, so that a step's weights
 // (consecutive taps of one chunk, or every tap of consecutive chunks) are one contiguous run. A tap's floats are, for
-// mma.sync, [16-channel unit of the tile][lane] [4]: for the lane the B fragments of two m16n8k8 n-tiles (dst channels
+// mma.sync, [16-channel unit of the tile][lane][4]: for the lane the B fragments of two m16n8k8 n-tiles (dst channels
 // 16 unit + lane/4 and 16 unit + 8 + lane/4, reduction channels lane%4 and lane%4 + 4 of the chunk); for wgmma
 // (`k_major`), [reduction channels 0-3, 4-7][dst channel][4]: the K-major B operand of wgmma_descriptor(k_stride = 16 x
 // tile channels bytes, mn_stride = 128 bytes).

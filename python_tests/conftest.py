@@ -6,7 +6,7 @@ import zlib
 import pytest
 import torch
 
-import fusedops  # noqa: F401  (loads the library before any test)
+import fusedops  # loads the library before any test
 
 # Fresh random inputs on every run; the seed is printed so that a failure can be replayed.
 SEED = int(os.environ.get("FUSEDOPS_TEST_SEED", random.SystemRandom().randrange(2**31)))
@@ -50,6 +50,22 @@ def poison_cuda_allocator(nbytes):
     shows up as NaN instead of a stale or zero value."""
     if torch.cuda.is_available() and nbytes > 0:
         torch.full((nbytes // 4 + 1024,), float("nan"), device="cuda")  # freed at once, stays cached
+
+
+def cuda_kernels_launched(fn):
+    """The names of the CUDA kernels that fn() launches; None where the profiler sees none at all (under
+    compute-sanitizer, which holds the profiling interface)."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    names = {e.key for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA}
+    return names or None
+
+
+def hopper_wgmma_build():
+    """Whether this GPU is compute capability 9.0 and the library has sm_90a code (the wgmma kernels)."""
+    return (torch.cuda.is_available() and torch.cuda.get_device_capability() == (9, 0)
+            and "9.0a" in fusedops.build_info().get("cuda_archs", "").split(";"))
 
 
 # Relative L2 tolerance for each compute precision against a float64 reference.

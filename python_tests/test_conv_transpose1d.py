@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import DEVICES, FLOAT_DTYPES, assert_matches_reference, poison_cuda_allocator, tolerance
+from conftest import (DEVICES, FLOAT_DTYPES, assert_matches_reference, cuda_kernels_launched, hopper_wgmma_build,
+                      poison_cuda_allocator, tolerance)
 
 op = torch.ops.fusedops.conv_transpose1d
 backward_op = torch.ops.fusedops.conv_transpose1d_backward
@@ -87,6 +88,39 @@ def test_float32_precision_policy(device, cfg, tf32, monkeypatch):
         poison_cuda_allocator(4 * cfg["batch"] * cfg["out_per_group"] * cfg["groups"] * (cfg["length"] * 4 + 40000))
     out = op(x, w, b, *hyper(cfg))
     assert_matches_reference(out, reference(x, w, b, cfg), tolerance(torch.float32, device, tf32))
+
+# Unit stride with 33 to 64 output channels per group: on Hopper the single-row wgmma kernel. Partial channel tiles
+# and 8-channel chunks, lengths that are not a multiple of 4 (the transposition's unaligned rows), padding that crops
+# more than the kernel's reach, one tap, groups, several tiles per persistent block (the stage ring across tiles).
+ROW_KERNEL_CASES = [
+    dict(batch=2, in_channels=40, out_per_group=64, kernel=3, length=1000, stride=1, padding=0, dilation=1,
+         groups=1, output_padding=0, bias=True),
+    dict(batch=3, in_channels=20, out_per_group=40, kernel=4, length=30001, stride=1, padding=2, dilation=2,
+         groups=1, output_padding=0, bias=False),
+    dict(batch=2, in_channels=32, out_per_group=64, kernel=5, length=3000, stride=1, padding=1, dilation=3,
+         groups=1, output_padding=2, bias=True),
+    dict(batch=2, in_channels=48, out_per_group=48, kernel=3, length=777, stride=1, padding=3, dilation=1,
+         groups=2, output_padding=0, bias=True),
+    dict(batch=1, in_channels=8, out_per_group=33, kernel=1, length=302, stride=1, padding=0, dilation=1,
+         groups=1, output_padding=0, bias=True),
+]
+row_ids = [f"cin{c['in_channels']}-cout{c['out_per_group']}-k{c['kernel']}-len{c['length']}" for c in ROW_KERNEL_CASES]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA")
+@pytest.mark.parametrize("cfg", ROW_KERNEL_CASES, ids=row_ids)
+@pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
+def test_row_kernel(cfg, tf32, monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", tf32)
+    x, w, b = make_args(cfg, "cuda", torch.float32)
+    out_length = cfg["length"] + cfg["dilation"] * (cfg["kernel"] - 1) - 2 * cfg["padding"] + cfg["output_padding"]
+    poison_cuda_allocator(4 * cfg["batch"] * cfg["out_per_group"] * cfg["groups"] * out_length * 2)
+    out = op(x, w, b, *hyper(cfg))
+    assert_matches_reference(out, reference(x, w, b, cfg), tolerance(torch.float32, "cuda", tf32))
+    launched = cuda_kernels_launched(lambda: op(x, w, b, *hyper(cfg))) if hopper_wgmma_build() else None
+    if launched is not None:
+        assert any("row_wgmma_kernel" in name for name in launched), launched
+
 
 def test_non_contiguous_inputs(device):
     cfg = dict(batch=3, in_channels=6, out_per_group=5, kernel=3, length=17, stride=2, padding=1, dilation=2,

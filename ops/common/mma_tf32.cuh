@@ -12,6 +12,11 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
   return r;
 }
 
+// The shared-memory address of a generic pointer into shared memory.
+__device__ __forceinline__ unsigned shared_address(const float* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
 #define FUSEDOPS_HAS_MMA_TF32 1
 // c += A * B for one m16n8k8 tile, all TF32. With g = lane / 4, t = lane % 4: a0..a3 = A[g][t], A[g + 8][t],
@@ -49,6 +54,33 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int kPending>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// cp_async_wait for a count known only at run time; counts above 6 wait as 6 does (for more than they need).
+__device__ __forceinline__ void cp_async_wait_at_most(int pending) {
+  switch (pending) {
+    case 0:
+      cp_async_wait<0>();
+      break;
+    case 1:
+      cp_async_wait<1>();
+      break;
+    case 2:
+      cp_async_wait<2>();
+      break;
+    case 3:
+      cp_async_wait<3>();
+      break;
+    case 4:
+      cp_async_wait<4>();
+      break;
+    case 5:
+      cp_async_wait<5>();
+      break;
+    default:
+      cp_async_wait<6>();
+      break;
+  }
 }
 #endif
 
@@ -98,6 +130,56 @@ __device__ __forceinline__ void fence_shared_for_wgmma() {
 #endif
 }
 
+// Shared-memory barriers (mbarrier) and named barriers, for kernels whose warps hand stages to each other.
+__device__ __forceinline__ void mbarrier_init(unsigned address, unsigned count) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(address), "r"(count) : "memory");
+#endif
+}
+
+// This thread's arrival, releasing its earlier shared-memory writes to the threads that wait for the phase.
+__device__ __forceinline__ void mbarrier_arrive(unsigned address) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.shared::cta.b64 state, [%0];\n}\n" ::"r"(address) : "memory");
+#endif
+}
+
+// This thread's arrival, also expecting `bytes` more of asynchronous copies (bulk_copy) before the phase completes.
+__device__ __forceinline__ void mbarrier_arrive_expect_bytes(unsigned address, unsigned bytes) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.expect_tx.shared::cta.b64 state, [%0], %1;\n}\n" ::"r"(address),
+               "r"(bytes)
+               : "memory");
+#endif
+}
+
+// Copies `bytes` (a multiple of 16; both addresses 16-byte aligned) from global to shared memory with the TMA unit,
+// completing them on the mbarrier at `barrier`. Unlike cp.async, the copy does not hold up this thread's fences.
+__device__ __forceinline__ void bulk_copy(unsigned smem, const void* gmem, unsigned bytes, unsigned barrier) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(smem),
+               "l"(gmem), "r"(bytes), "r"(barrier)
+               : "memory");
+#endif
+}
+
+// Waits until the barrier's phase of parity `parity` (its k-th phase: parity k % 2) has completed.
+__device__ __forceinline__ void mbarrier_wait(unsigned address, unsigned parity) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile(
+      "{\n.reg .pred done;\nretry:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra retry;\n}\n" ::
+          "r"(address),
+      "r"(parity)
+      : "memory");
+#endif
+}
+
+// A barrier among `kThreads` threads (whole warps) on named barrier `kId` (0 is __syncthreads's).
+template <int kId, int kThreads>
+__device__ __forceinline__ void named_barrier_sync() {
+  asm volatile("bar.sync %0, %1;\n" ::"n"(kId), "n"(kThreads) : "memory");
+}
+
 // The descriptor of a K-major operand at shared-memory byte address `address`, without swizzling: 8-row x 16-byte
 // core matrices, rows 16 bytes apart, `k_stride` bytes between the two core matrices of a K = 8 (TF32) step,
 // `mn_stride` bytes between consecutive groups of 8 rows.
@@ -129,6 +211,47 @@ __device__ __forceinline__ void wgmma_m64n128k8_tf32(float (&d)[16][4], uint32_t
         "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]),
         "+f"(d[15][3])
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(1));
+#else
+  __trap();
+#endif
+}
+
+// d = A * B + (accumulate ? d : 0) for a warpgroup's 64 x 256 x 8 tile, all TF32, both operands K-major in shared
+// memory (`a` and `b` from wgmma_descriptor); d[n][0..3] as in wgmma_m64n128k8_tf32, for columns 8 n .. 8 n + 7.
+// Starting a tile with accumulate = false, rather than zeroing d, keeps non-wgmma instructions off the accumulators
+// (which would make the compiler serialize the wgmmas).
+__device__ __forceinline__ void wgmma_m64n256k8_tf32(float (&d)[32][4], uint64_t a, uint64_t b, bool accumulate) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile(
+      "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %130, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n256k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12,"
+      " %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, "
+      "%34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, "
+      "%55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, "
+      "%76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, "
+      "%97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, "
+      "%115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, %128, %129, accumulate, 1, "
+      "1;\n}\n"
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]),
+        "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]),
+        "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]),
+        "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]),
+        "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]),
+        "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]),
+        "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]),
+        "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]),
+        "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]),
+        "+f"(d[15][3]), "+f"(d[16][0]), "+f"(d[16][1]), "+f"(d[16][2]), "+f"(d[16][3]), "+f"(d[17][0]), "+f"(d[17][1]),
+        "+f"(d[17][2]), "+f"(d[17][3]), "+f"(d[18][0]), "+f"(d[18][1]), "+f"(d[18][2]), "+f"(d[18][3]), "+f"(d[19][0]),
+        "+f"(d[19][1]), "+f"(d[19][2]), "+f"(d[19][3]), "+f"(d[20][0]), "+f"(d[20][1]), "+f"(d[20][2]), "+f"(d[20][3]),
+        "+f"(d[21][0]), "+f"(d[21][1]), "+f"(d[21][2]), "+f"(d[21][3]), "+f"(d[22][0]), "+f"(d[22][1]), "+f"(d[22][2]),
+        "+f"(d[22][3]), "+f"(d[23][0]), "+f"(d[23][1]), "+f"(d[23][2]), "+f"(d[23][3]), "+f"(d[24][0]), "+f"(d[24][1]),
+        "+f"(d[24][2]), "+f"(d[24][3]), "+f"(d[25][0]), "+f"(d[25][1]), "+f"(d[25][2]), "+f"(d[25][3]), "+f"(d[26][0]),
+        "+f"(d[26][1]), "+f"(d[26][2]), "+f"(d[26][3]), "+f"(d[27][0]), "+f"(d[27][1]), "+f"(d[27][2]), "+f"(d[27][3]),
+        "+f"(d[28][0]), "+f"(d[28][1]), "+f"(d[28][2]), "+f"(d[28][3]), "+f"(d[29][0]), "+f"(d[29][1]), "+f"(d[29][2]),
+        "+f"(d[29][3]), "+f"(d[30][0]), "+f"(d[30][1]), "+f"(d[30][2]), "+f"(d[30][3]), "+f"(d[31][0]), "+f"(d[31][1]),
+        "+f"(d[31][2]), "+f"(d[31][3])
+      : "l"(a), "l"(b), "r"(static_cast<int>(accumulate)));
 #else
   __trap();
 #endif

@@ -57,16 +57,6 @@ constexpr int min_blocks(int tile_n, int warps_n, int m_tiles) {
 
 using Divider = at::cuda::detail::IntDivider<unsigned>;
 
-#ifdef FUSEDOPS_HAS_SM90A
-constexpr bool kBuiltForSm90a = true;
-#else
-constexpr bool kBuiltForSm90a = false;
-#endif
-
-__device__ __forceinline__ unsigned shared_address(const float* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
@@ -100,13 +90,6 @@ struct TensorCoreArgs {
   int slab_stride;                   // floats per channel of the patch, = 8 (mod 32)
   int stage_floats, stage_w_floats;  // one step's shared memory; its weights (hi, then lo)
   Divider pitch_div, dst_w_div, row_blocks_div;
-};
-
-// Where W'[d, r, tap] is in the (out_channels, in_channels / groups, kH, kW) weight: group * w_group + d * w_dst +
-// r * w_red + tap, the tap reversed when `flip` (the transposed convolution).
-struct WeightLayout {
-  int64_t w_group, w_dst, w_red;
-  bool flip;
 };
 
 // Packed weights: [group][channel tile][chunk][tap][the tap's tap_floats], rounded to TF32 (hi) with the rounding
@@ -515,17 +498,10 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
   args.stage_floats = static_cast<int>(stage_floats);
   args.stage_w_floats = chunks_per_step * rows_per_step * args.kernel_w * tap_floats(kTileN);
 
-  const int taps = args.kernel_h * args.kernel_w;
-  const int64_t packed = int64_t{args.groups} * n_tiles * args.chunks * taps * tap_floats(kTileN);
-  const at::Tensor w_hi = at::empty({packed}, w.options());
-  const at::Tensor w_lo = split ? at::empty({packed}, w.options()) : at::Tensor();
-  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  pack_weights_kernel<<<grid_stride_blocks(packed, 256, 4), 256, 0, stream>>>(
-      w.const_data_ptr<float>(), w_hi.mutable_data_ptr<float>(), split ? w_lo.mutable_data_ptr<float>() : nullptr,
-      packed, taps, args.red_per_group, args.dst_per_group, kTileN, args.n_tiles, args.chunks, kWgmma, layout);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  args.w_hi = w_hi.const_data_ptr<float>();
-  args.w_lo = split ? w_lo.const_data_ptr<float>() : nullptr;
+  const PackedWeights packed = pack_tensor_core_weights(w, layout, args.groups, args.kernel_h * args.kernel_w,
+                                                        args.red_per_group, args.dst_per_group, kTileN, kWgmma, split);
+  args.w_hi = packed.hi.const_data_ptr<float>();
+  args.w_lo = split ? packed.lo.const_data_ptr<float>() : nullptr;
   if (moments != nullptr) {
     moments->moments = at::empty({batch * p_tiles, args.dst_channels, 2}, w.options());
     moments->tile_pixels = kTileP;
@@ -537,12 +513,28 @@ bool plan_and_launch(TensorCoreArgs args, int64_t batch, const at::Tensor& w, co
                        : conv2d_tf32_kernel<kTileN, kWarpsN, kMTiles, false, kWgmma>;
   C10_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_bytes)));
-  kernel<<<static_cast<unsigned>(blocks), kThreads, static_cast<size_t>(smem_bytes), stream>>>(args);
+  kernel<<<static_cast<unsigned>(blocks), kThreads, static_cast<size_t>(smem_bytes),
+           at::cuda::getCurrentCUDAStream()>>>(args);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return true;
 }
 
 }  // namespace
+
+PackedWeights pack_tensor_core_weights(const at::Tensor& w, const WeightLayout& layout, int64_t groups, int64_t taps,
+                                       int64_t red_per_group, int64_t dst_per_group, int tile_n, bool k_major,
+                                       bool split) {
+  const int64_t n_tiles = (dst_per_group + tile_n - 1) / tile_n, chunks = (red_per_group + kChunk - 1) / kChunk;
+  const int64_t total = groups * n_tiles * chunks * taps * tap_floats(tile_n);
+  PackedWeights packed{at::empty({total}, w.options()), split ? at::empty({total}, w.options()) : at::Tensor()};
+  pack_weights_kernel<<<grid_stride_blocks(total, 256, 4), 256, 0, at::cuda::getCurrentCUDAStream()>>>(
+      w.const_data_ptr<float>(), packed.hi.mutable_data_ptr<float>(),
+      split ? packed.lo.mutable_data_ptr<float>() : nullptr, total, static_cast<int>(taps),
+      static_cast<int>(red_per_group), static_cast<int>(dst_per_group), tile_n, static_cast<int>(n_tiles),
+      static_cast<int>(chunks), k_major, layout);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return packed;
+}
 
 bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tensor& src, const at::Tensor& w,
                         const at::Tensor& bias, at::Tensor& dst, bool full_fp32, TileMoments* moments) {
@@ -588,6 +580,22 @@ bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tens
   args.dst_w_div = Divider(static_cast<unsigned>(dst_w));
   const WeightLayout layout = transposed ? WeightLayout{opg * ipg * taps, taps, ipg * taps, true}
                                          : WeightLayout{opg * ipg * taps, ipg * taps, taps, false};
+  // Single rows (conv1d and conv_transpose1d) on Hopper: the kernel with both wgmma operands in shared memory.
+  if (moments == nullptr && src_h == 1 && dst_h == 1 && g.kernel_h == 1 && pad_h == 0) {
+    const RowCorrelation row{g.batch,
+                             g.groups,
+                             args.src_channels,
+                             src_w,
+                             args.dst_channels,
+                             dst_w,
+                             args.red_per_group,
+                             args.dst_per_group,
+                             g.kernel_w,
+                             g.dil_w,
+                             pad_w,
+                             layout};
+    if (row_correlation_wgmma(row, src, w, bias, dst, full_fp32)) return true;
+  }
 
   // Tiles by the group's dst channels: narrow groups take more pixels per block, so that each warp still has
   // several MMAs per fragment load. Wide groups take 256 pixels (twice the MMAs per weight byte copied) when that still

@@ -5,10 +5,10 @@ schema, CPU/CUDA kernels, autograd and meta (fake) kernels with PyTorch's dispat
 """
 import torch
 
-from fusedops._loader import library_path, load_library
+from fusedops._loader import build_info, library_path, load_library
 
 load_library()
 
 ops = torch.ops.fusedops
 
-__all__ = ["library_path", "load_library", "ops"]
+__all__ = ["build_info", "library_path", "load_library", "ops"]

@@ -15,11 +15,18 @@ def _candidates():
     yield _PACKAGE_DIR.parent.parent / "build" / "libfusedops.so"  # a source checkout after scripts/setup
 
 
-def _built_for(path):
-    info = path.parent / "fusedops_build_info.txt"
+def build_info(path=None):
+    """The fields of the library's fusedops_build_info.txt (torch, cuda, cuda_archs); {} when it has none."""
+    info = Path(path or _loaded_path).parent / "fusedops_build_info.txt"
     if not info.exists():
+        return {}
+    return dict(line.split("=", 1) for line in info.read_text().split() if "=" in line)
+
+
+def _built_for(path):
+    fields = build_info(path)
+    if not fields:
         return "an unknown torch"
-    fields = dict(line.split("=", 1) for line in info.read_text().split() if "=" in line)
     return f"torch {fields.get('torch', '?')} (CUDA kernels: {fields.get('cuda', '?')})"
 
 

@@ -89,7 +89,7 @@ def test_float32_precision_policy(device, cfg, tf32, monkeypatch):
     out = op(x, w, b, *hyper(cfg))
     assert_matches_reference(out, reference(x, w, b, cfg), tolerance(torch.float32, device, tf32))
 
-# Unit stride with 33 to 64 output channels per group: on Hopper the single-row wgmma kernel. Partial channel tiles
+# Unit stride with more than 32 output channels per group: on Hopper the single-row wgmma kernel. Partial channel tiles
 # and 8-channel chunks, lengths that are not a multiple of 4 (the transposition's unaligned rows), padding that crops
 # more than the kernel's reach, one tap, groups, several tiles per persistent block (the stage ring across tiles).
 ROW_KERNEL_CASES = [
@@ -103,6 +103,13 @@ ROW_KERNEL_CASES = [
          groups=2, output_padding=0, bias=True),
     dict(batch=1, in_channels=8, out_per_group=33, kernel=1, length=302, stride=1, padding=0, dilation=1,
          groups=1, output_padding=0, bias=True),
+    # 128-channel tiles: L1_64's shape at an odd length, a group of 65, and two tiles per group (the second partial).
+    dict(batch=2, in_channels=128, out_per_group=128, kernel=3, length=4099, stride=1, padding=0, dilation=1,
+         groups=1, output_padding=0, bias=True),
+    dict(batch=2, in_channels=12, out_per_group=65, kernel=3, length=600, stride=1, padding=2, dilation=1,
+         groups=1, output_padding=0, bias=False),
+    dict(batch=1, in_channels=24, out_per_group=200, kernel=2, length=1500, stride=1, padding=1, dilation=2,
+         groups=2, output_padding=1, bias=True),
 ]
 row_ids = [f"cin{c['in_channels']}-cout{c['out_per_group']}-k{c['kernel']}-len{c['length']}" for c in ROW_KERNEL_CASES]
 

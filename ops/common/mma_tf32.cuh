@@ -56,32 +56,6 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
-// cp_async_wait for a count known only at run time; counts above 6 wait as 6 does (for more than they need).
-__device__ __forceinline__ void cp_async_wait_at_most(int pending) {
-  switch (pending) {
-    case 0:
-      cp_async_wait<0>();
-      break;
-    case 1:
-      cp_async_wait<1>();
-      break;
-    case 2:
-      cp_async_wait<2>();
-      break;
-    case 3:
-      cp_async_wait<3>();
-      break;
-    case 4:
-      cp_async_wait<4>();
-      break;
-    case 5:
-      cp_async_wait<5>();
-      break;
-    default:
-      cp_async_wait<6>();
-      break;
-  }
-}
 #endif
 
 // Hopper's warpgroup MMA (wgmma, sm_90a only: on other targets the MMA traps and the fences and waits are empty; the
@@ -160,6 +134,14 @@ __device__ __forceinline__ void bulk_copy(unsigned smem, const void* gmem, unsig
   asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(smem),
                "l"(gmem), "r"(bytes), "r"(barrier)
                : "memory");
+#endif
+}
+
+// An arrival on the barrier once this thread's earlier cp.async copies have landed (counted in the barrier's expected
+// arrivals).
+__device__ __forceinline__ void cp_async_arrive(unsigned address) {
+#ifdef FUSEDOPS_HAS_WGMMA
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(address) : "memory");
 #endif
 }
 

@@ -95,6 +95,31 @@ class Timer:
         return times
 
 
+def training_steps(model, model_new, inputs):
+    """Training-step closures (forward, then backward from a fixed random output gradient) of Model and ModelNew,
+    and the relative L2 error of ModelNew's parameter gradients against Model's (the worst parameter).
+
+    Grad mode is switched on here and left to the caller to keep on while timing (the harness runs under no_grad).
+    """
+    with torch.no_grad():
+        grad_out = torch.randn_like(model(*inputs))
+
+    def step_of(m):
+        def step(*xs):
+            m.zero_grad(set_to_none=True)
+            m(*xs).backward(grad_out)
+        return step
+
+    steps = step_of(model), step_of(model_new)
+    with torch.enable_grad():
+        for step in steps:
+            step(*inputs)
+    errors = [(torch.linalg.vector_norm(b.grad.double() - a.grad.double()) /
+               torch.linalg.vector_norm(a.grad.double())).item()
+              for a, b in zip(model.parameters(), model_new.parameters())]
+    return steps, _worst(errors)
+
+
 def peak_memory_mb(fn, inputs, device):
     """MB (2**20 bytes) allocated at the peak of one call beyond what was held before it; None off CUDA."""
     if device.type != "cuda":

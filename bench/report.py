@@ -58,8 +58,16 @@ def write_markdown(records, path, title, settings):
             f"| {_num(r['speedup_vs_compile'], '.2f')} | {_floor(r)} "
             f"| {_num(r['pct_of_floor'], '.1f')} | {_num(r['peak_mem_modelnew_mb'], '.1f')} / "
             f"{_num(r['peak_mem_eager_mb'], '.1f')} |")
+    trained = [r for r in records if r.get("train_modelnew_ms") is not None]
+    if trained:
+        lines += ["", "Training step (forward, then backward from a fixed output gradient; no optimizer):", "",
+                  "| problem | shapes | ModelNew ms | eager ms | x eager | parameter grads: rel L2 err vs eager |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {r['problem']} | {r['shapes']} | {_num(r['train_modelnew_ms'])} | {_num(r['train_eager_ms'])} "
+                  f"| {_num(r['train_speedup_vs_eager'], '.2f')} | {_num(r['train_grad_rel_l2_err'], '.2e')} |"
+                  for r in trained]
     notes = [f"- {r['problem']} {r['shapes']}: {key}: {r[key].splitlines()[0]}" for r in records
-             for key in ("error", "compile_error", "compile_max_autotune_error") if r[key]]
+             for key in ("error", "compile_error", "compile_max_autotune_error", "train_error") if r.get(key)]
     if notes:
         lines += ["", "Errors (first lines; the JSON has the whole messages):", ""] + notes
     path.write_text("\n".join(lines) + "\n")
@@ -89,12 +97,16 @@ def write_chart(records, path, title):
 
 
 def summary(records):
-    """A plain-text table for the terminal."""
-    header = ("problem", "shapes", "ok?", "modelnew_ms", "eager_ms", "compile_ms", "x eager", "x compile", "%floor")
+    """A plain-text table for the terminal (with the training step's times when any were measured)."""
+    train = any(r.get("train_modelnew_ms") is not None for r in records)
+    header = ("problem", "shapes", "ok?", "modelnew_ms", "eager_ms", "compile_ms", "x eager", "x compile", "%floor",
+              *(("train_ms", "train_eager_ms", "x eager (train)") if train else ()))
     rows = [header] + [
         (r["problem"], r["shapes"], _ok(r), _num(r["modelnew_ms"]), _num(r["eager_ms"]),
          _num(r["best_compile_ms"]), _num(r["speedup_vs_eager"], ".2f"), _num(r["speedup_vs_compile"], ".2f"),
-         _num(r["pct_of_floor"], ".1f"))
+         _num(r["pct_of_floor"], ".1f"),
+         *((_num(r.get("train_modelnew_ms")), _num(r.get("train_eager_ms")),
+            _num(r.get("train_speedup_vs_eager"), ".2f")) if train else ()))
         for r in records]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

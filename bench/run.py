@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 import fusedops.models
 from floors import Ceilings, floor
-from measure import TRIALS, Timer, build_models, check_correctness, compile_model, peak_memory_mb
+from measure import TRIALS, Timer, build_models, check_correctness, compile_model, peak_memory_mb, training_steps
 from report import summary, write_chart, write_json, write_markdown
 
 COMPILE_MODES = {"compile": "default", "compile_max_autotune": "max-autotune-no-cudagraphs"}
@@ -40,6 +40,8 @@ def parse_args(argv):
                         help="set cuDNN's and CUDA matmul's allow_tf32 (default: PyTorch's, cuDNN's on)")
     parser.add_argument("--iters", type=int, help="timed runs of each model (default: 100 on CUDA, 10 on CPU)")
     parser.add_argument("--skip-compile", action="store_true", help="skip the two torch.compile baselines")
+    parser.add_argument("--train", action="store_true",
+                        help="also time a training step (forward + backward) of ModelNew and eager Model")
     parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results",
                         help="where the JSON, markdown and PNG go (default: bench/results)")
     parser.add_argument("--copy-tbps", type=float, default=Ceilings.copy_tbps,
@@ -102,6 +104,8 @@ def new_record(problem, shapes, spec, device, timer, tol, skip_compile):
         "peak_mem_modelnew_mb": None, "peak_mem_eager_mb": None,
         "floor_ms": None, "floor_bound": None, "floor_bytes": None, "floor_flops": None,
         "best_compile_ms": None, "speedup_vs_eager": None, "speedup_vs_compile": None, "pct_of_floor": None,
+        "train_modelnew_ms": None, "train_eager_ms": None, "train_grad_rel_l2_err": None,
+        "train_speedup_vs_eager": None, "train_error": None,
     }
 
 
@@ -109,7 +113,7 @@ def _message(err):
     return f"{type(err).__name__}: {err}"[:ERROR_CHARS]
 
 
-def measure(record, module, device, timer, ceilings, skip_compile, stage):
+def measure(record, module, device, timer, ceilings, skip_compile, train, stage):
     """Fills `record` in; an exception leaves the fields not yet measured null."""
     problem, shapes = record["problem"], record["shapes"]
     stage("build")
@@ -128,6 +132,18 @@ def measure(record, module, device, timer, ceilings, skip_compile, stage):
     for name, fn in (("modelnew", model_new), ("eager", model)):
         stage(f"time {name}")
         record[f"{name}_ms"], record[f"{name}_mean_ms"] = timer(fn, inputs)
+    if train and any(p.requires_grad for p in model.parameters()):  # (nothing to train in `add`)
+        stage("training step")
+        try:  # recorded like a failing compile baseline: the forward's figures stand
+            (eager_step, new_step), record["train_grad_rel_l2_err"] = training_steps(model, model_new, inputs)
+            with torch.enable_grad():
+                record["train_modelnew_ms"], _ = timer(new_step, inputs)
+                record["train_eager_ms"], _ = timer(eager_step, inputs)
+        except Exception as err:
+            record["train_error"] = _message(err)
+            tqdm.write(f"{problem} {shapes}: training step failed: {_message(err).splitlines()[0]}", file=sys.stderr)
+        model.zero_grad(set_to_none=True)
+        model_new.zero_grad(set_to_none=True)
     if skip_compile:
         return
     for name, mode in COMPILE_MODES.items():
@@ -149,6 +165,8 @@ def add_ratios(record):
             record[key] = record[base] / new_ms if record[base] is not None else None
         if record["floor_ms"] is not None:
             record["pct_of_floor"] = record["floor_ms"] / new_ms * 100
+    if record["train_modelnew_ms"]:
+        record["train_speedup_vs_eager"] = record["train_eager_ms"] / record["train_modelnew_ms"]
 
 
 def release(device):
@@ -184,7 +202,7 @@ def main(argv=None):
             module, specs = table[problem]
             record = new_record(problem, shapes, specs[shapes], device, timer, tol, args.skip_compile)
             try:
-                measure(record, module, device, timer, ceilings, args.skip_compile, bar.set_postfix_str)
+                measure(record, module, device, timer, ceilings, args.skip_compile, args.train, bar.set_postfix_str)
             except Exception as err:  # one failing problem must not end the run
                 record["error"], record["correct"] = _message(err), False
                 tqdm.write(f"{problem} {shapes} failed:\n{traceback.format_exc()}", file=sys.stderr)

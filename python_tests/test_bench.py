@@ -37,6 +37,18 @@ def test_cpu_run_writes_a_correct_record(bench, tmp_path):
     assert record["peak_mem_modelnew_mb"] is None  # CUDA only
 
 
+def test_training_step_is_timed_and_checked(bench, tmp_path):
+    run, _ = bench
+    status = run.main(["--device", "cpu", "--problems", "L1_74", "--shapes", "SMALL", "--iters", "2",
+                       "--skip-compile", "--train", "--out-dir", str(tmp_path)])
+    assert status == 0
+    (json_path,) = tmp_path.glob("*.json")
+    (record,) = json.loads(json_path.read_text())
+    assert record["train_modelnew_ms"] > 0 and record["train_eager_ms"] > 0 and record["train_speedup_vs_eager"] > 0
+    assert record["train_grad_rel_l2_err"] < 1e-5  # float32 on CPU: both models' gradients agree
+    assert "Training step" in json_path.with_suffix(".md").read_text()
+
+
 @pytest.mark.parametrize("problem, floor_ms", [("add", 0.067), ("L1_64", 1.43), ("L1_74", 0.54), ("L1_79", 0.45)])
 def test_floors_match_anchors(bench, problem, floor_ms):
     import fusedops.models

@@ -51,7 +51,7 @@ for stage in "$@"; do
       # FUSEDOPS_BENCH_ARGS (e.g. "--problems L2_19,L2_21") reruns a subset: its rows replace those in the
       # committed results, which are copied in first.
       cp bench/results/*.json "$LOGS/bench/" 2>/dev/null
-      python3 bench/run.py --shapes KB ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 | tail -20 || status=1
+      python3 bench/run.py --shapes KB --train ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 | tail -28 || status=1
       python3 bench/run.py --shapes KB --tf32 off --skip-compile ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 \
         | tail -12 || status=1
       python3 bench/run.py --shapes SMALL ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1 ;;

@@ -104,7 +104,8 @@ def new_record(problem, shapes, spec, device, timer, tol, skip_compile):
         "peak_mem_modelnew_mb": None, "peak_mem_eager_mb": None,
         "floor_ms": None, "floor_bound": None, "floor_bytes": None, "floor_flops": None,
         "best_compile_ms": None, "speedup_vs_eager": None, "speedup_vs_compile": None, "pct_of_floor": None,
-        "train_modelnew_ms": None, "train_eager_ms": None, "train_grad_rel_l2_err": None,
+        "train_modelnew_ms": None, "train_eager_ms": None,
+        "train_grad_rel_l2_err": None, "eager_train_grad_rel_l2_err": None,
         "train_speedup_vs_eager": None, "train_error": None,
     }
 
@@ -135,7 +136,8 @@ def measure(record, module, device, timer, ceilings, skip_compile, train, stage)
     if train and any(p.requires_grad for p in model.parameters()):  # (nothing to train in `add`)
         stage("training step")
         try:  # recorded like a failing compile baseline: the forward's figures stand
-            (eager_step, new_step), record["train_grad_rel_l2_err"] = training_steps(model, model_new, inputs)
+            (eager_step, new_step), errors = training_steps(model, model_new, inputs)
+            record["train_grad_rel_l2_err"], record["eager_train_grad_rel_l2_err"] = errors
             with torch.enable_grad():
                 record["train_modelnew_ms"], _ = timer(new_step, inputs)
                 record["train_eager_ms"], _ = timer(eager_step, inputs)

@@ -10,9 +10,10 @@
 // warpgroup and no loads (the general engine, with A from registers, loads four floats per tap and pixel row).
 //
 // Blocks are persistent, one per SM (128 accumulators per consumer thread), and walk their tiles' items (one or two
-// chunks) as one stream. A producer warp keeps a ring of stages filled with the items' raw rows and weights; the two
-// consumer warpgroups transpose item i + 1 while the tensor cores run item i's wgmmas, so that the transpose costs
-// the consumers' idle issue slots rather than a hand-over between warps.
+// chunks) as one stream. Two producer warps keep two rings filled, one with the items' raw rows (back as soon as they
+// are transposed), one with their weights (back once the wgmmas are done). The two consumer warpgroups transpose item
+// i + 1 while the tensor cores run item i's wgmmas, so that the transpose costs the consumers' idle issue slots rather
+// than a hand-over between warps, and store each finished tile through shared memory in whole row segments.
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 

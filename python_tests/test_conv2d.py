@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import DEVICES, FLOAT_DTYPES, assert_matches_reference, poison_cuda_allocator, tolerance
+from conftest import (DEVICES, FLOAT_DTYPES, assert_matches_reference, cuda_kernels_launched, poison_cuda_allocator,
+                      tolerance)
 
 OPS = {
     "conv2d": (torch.ops.fusedops.conv2d, torch.ops.fusedops.conv2d_backward, F.conv2d),
@@ -278,6 +279,47 @@ def test_gradients_against_reference(device, cfg, tf32, monkeypatch):
     # The gradients reduce over thousands of terms (3xTF32 drops the lo * lo products): twice the forward's bound.
     for got, want in zip(grads, reference_grads(x, w, cfg, grad_out)):
         assert_matches_reference(got, want, 2 * tolerance(torch.float32, device, tf32))
+
+
+def case(kind, batch, groups, cin, cout, kernel, size, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+         output_padding=(0, 0)):
+    return dict(kind=kind, batch=batch, groups=groups, in_per_group=cin, out_per_group=cout, kernel=kernel, size=size,
+                stride=stride, padding=padding, dilation=dilation, output_padding=output_padding, bias=False)
+
+
+# The float32 weight gradient's tensor-core kernel (CUDA, sm_80 and newer): each of its tile shapes (the reduction's
+# output channels x input channels x taps per block: 16 x 8 x 1/3/5/9, 32 x 16 x 1/3/5, 32 x 32 x 1/3), partial
+# channel tiles, rows whose length is not a multiple of its 32-position steps, tap chunks that span kernel rows,
+# stride, dilation, padding beyond the kernel's reach, and both operators (their convolutions' input and output swap).
+WEIGHT_GRAD_CASES = [
+    case("conv2d", 2, 2, 8, 8, (3, 3), (20, 70), padding=(1, 1)),
+    case("conv_transpose2d", 2, 1, 4, 6, (4, 4), (9, 11), stride=(2, 2), padding=(1, 1), output_padding=(1, 0)),
+    case("conv_transpose2d", 2, 1, 24, 20, (5, 5), (8, 9), padding=(1, 1)),
+    case("conv2d", 2, 1, 40, 36, (1, 3), (5, 100), stride=(1, 2), padding=(0, 1), dilation=(1, 2)),
+    case("conv2d", 1, 3, 12, 20, (3, 1), (11, 45), stride=(2, 1), padding=(4, 0), dilation=(2, 1)),
+    case("conv2d", 2, 1, 5, 7, (1, 1), (13, 40), stride=(2, 2)),
+    case("conv2d", 1, 1, 33, 20, (1, 1), (6, 50)),
+    case("conv2d", 2, 1, 12, 20, (1, 1), (7, 33)),
+    case("conv_transpose2d", 2, 2, 16, 8, (1, 5), (3, 61), dilation=(1, 3)),
+    case("conv2d", 1, 1, 9, 17, (7, 7), (16, 40), padding=(3, 3)),
+]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA")
+@pytest.mark.parametrize("cfg", WEIGHT_GRAD_CASES, ids=ids)
+@pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
+def test_weight_grad_tensor_core(cfg, tf32, monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", tf32)
+    x, w, _ = make_args(cfg, "cuda", torch.float32)
+    grad_out = torch.randn(cfg["batch"], cfg["groups"] * cfg["out_per_group"], *out_size(cfg), device="cuda")
+    def weight_grad():
+        return backward_op_of(cfg)(grad_out, x, w, *hyper(cfg), [False, True, False])[1]
+    poison(cfg, "cuda")
+    want = reference_grads(x, w, cfg, grad_out)[1]
+    assert_matches_reference(weight_grad(), want, 2 * tolerance(torch.float32, "cuda", tf32))
+    launched = cuda_kernels_launched(weight_grad) if torch.cuda.get_device_capability() >= (8, 0) else None
+    if launched is not None:
+        assert any("weight_grad_tf32_kernel" in name for name in launched), launched
 
 
 MASKS = [[True, True, True], [True, False, False], [False, True, False], [False, False, True], [False, True, True],

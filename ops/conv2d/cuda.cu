@@ -8,8 +8,9 @@
 // thread computes kPix adjacent output columns for a tile of kTile output channels of one group, so each input value it
 // loads feeds kTile FMAs and each weight kPix; the tile's weights are staged in shared memory, reduction channels a
 // chunk at a time, laid out so the kTile values of one tap are contiguous (vector loads, broadcast to the warp). It
-// runs float32 in plain FP32; half types accumulate in float32. weight_grad: a block per (output channel, input
-// channel, tap chunk, slice of the N * H * W reduction), deterministic (slices are summed in a fixed order by a second
+// runs float32 in plain FP32; half types accumulate in float32. weight_grad: float32 on sm_80 and newer takes the
+// tensor cores (cuda_weight_grad.cu) under the same policy; everything else a block per (output channel, input channel,
+// tap chunk, slice of the N * H * W reduction). Both are deterministic (slices are summed in a fixed order by a second
 // kernel).
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -293,6 +294,16 @@ void transposed_with_moments(const G& g, const at::Tensor& y, const at::Tensor& 
   convolve(g, true, y, w, bias, x, &moments);
 }
 
+template <typename scalar_t>
+__global__ void sum_slices_kernel(const at::opmath_type<scalar_t>* __restrict__ partial, scalar_t* __restrict__ out,
+                                  int64_t numel, int64_t slices) {
+  for (int64_t e = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < numel; e += int64_t{gridDim.x} * blockDim.x) {
+    at::opmath_type<scalar_t> acc = 0;
+    for (int64_t s = 0; s < slices; ++s) acc += partial[s * numel + e];
+    out[e] = static_cast<scalar_t>(acc);
+  }
+}
+
 // partial[slice][(o * ipg + i) * taps + tap] for taps [tap0, tap0 + tap_chunk).
 template <typename scalar_t>
 __global__ void __launch_bounds__(kThreads)
@@ -330,44 +341,48 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <typename scalar_t>
-__global__ void sum_slices_kernel(const at::opmath_type<scalar_t>* __restrict__ partial, scalar_t* __restrict__ out,
-                                  int64_t numel, int64_t slices) {
-  for (int64_t e = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < numel; e += int64_t{gridDim.x} * blockDim.x) {
-    at::opmath_type<scalar_t> acc = 0;
-    for (int64_t s = 0; s < slices; ++s) acc += partial[s * numel + e];
-    out[e] = static_cast<scalar_t>(acc);
-  }
-}
-
 void weight_grad(const G& g, const at::Tensor& x, const at::Tensor& gy, at::Tensor& gw) {
   if (gw.numel() == 0) return;
+  // PyTorch's precision policy for float32 convolutions, as in convolve().
+  if (x.scalar_type() == at::kFloat &&
+      conv2d_weight_grad_tensor_core(g, x, gy, gw, !at::globalContext().allowTF32CuDNN())) {
+    return;
+  }
   const int64_t taps = g.kernel_h * g.kernel_w, pairs = g.out_channels * g.in_per_group();
   const int64_t positions = g.batch * g.out_h * g.out_w;
-  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  TORCH_CHECK(pairs < (int64_t{1} << 31), "fusedops conv2d weight_grad (CUDA): too many weight channels");
+  const auto opmath = at::toOpMathType(x.scalar_type());
+  const int tap_chunk = int(std::min<int64_t>(taps, 32 * 1024 / (kThreads * at::elementSize(opmath))));
+  const int64_t tap_chunks = (taps + tap_chunk - 1) / tap_chunk;
+  // Enough slices to give every SM several blocks, none shorter than 4096 positions.
+  const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  const int64_t slices = std::max<int64_t>(1, std::min({(8 * sms + pairs * tap_chunks - 1) / (pairs * tap_chunks),
+                                                        (positions + 4095) / 4096, int64_t{65535}}));
+  const int64_t per_slice = std::max<int64_t>(1, (positions + slices - 1) / slices);
+  const at::Tensor partial = at::empty({slices, gw.numel()}, x.options().dtype(opmath));
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "fusedops conv2d weight_grad cuda", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
-    const int tap_chunk = int(std::min<int64_t>(taps, 32 * 1024 / (kThreads * int64_t{sizeof(opmath_t)})));
-    const int64_t tap_chunks = (taps + tap_chunk - 1) / tap_chunk;
-    // Enough slices to give every SM several blocks, none shorter than 4096 positions.
-    const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
-    const int64_t slices = std::max<int64_t>(1, std::min({(8 * sms + pairs * tap_chunks - 1) / (pairs * tap_chunks),
-                                                          (positions + 4095) / 4096, int64_t{65535}}));
-    const int64_t per_slice = std::max<int64_t>(1, (positions + slices - 1) / slices);
-    TORCH_CHECK(pairs < (int64_t{1} << 31), "fusedops conv2d weight_grad (CUDA): too many weight channels");
-    const at::Tensor partial = at::empty({slices, gw.numel()}, x.options().dtype(at::toOpMathType(x.scalar_type())));
     weight_grad_partial_kernel<scalar_t><<<dim3(unsigned(pairs), unsigned(slices), unsigned(tap_chunks)), kThreads,
-                                           size_t(kThreads) * tap_chunk * sizeof(opmath_t), stream>>>(
+                                           size_t(kThreads) * tap_chunk * sizeof(opmath_t),
+                                           at::cuda::getCurrentCUDAStream()>>>(
         x.const_data_ptr<scalar_t>(), gy.const_data_ptr<scalar_t>(), partial.mutable_data_ptr<opmath_t>(), g, tap_chunk,
         per_slice);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
-    sum_slices_kernel<scalar_t><<<grid_stride_blocks(gw.numel(), kThreads, 4), kThreads, 0, stream>>>(
-        partial.const_data_ptr<opmath_t>(), gw.mutable_data_ptr<scalar_t>(), gw.numel(), slices);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
+  sum_weight_grad_slices(partial, gw);
 }
 
 }  // namespace
+
+void sum_weight_grad_slices(const at::Tensor& partial, at::Tensor& gw) {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, gw.scalar_type(), "fusedops sum_weight_grad_slices", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    sum_slices_kernel<scalar_t><<<grid_stride_blocks(gw.numel(), kThreads, 4), kThreads, 0,
+                                  at::cuda::getCurrentCUDAStream()>>>(
+        partial.const_data_ptr<opmath_t>(), gw.mutable_data_ptr<scalar_t>(), gw.numel(), partial.size(0));
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
 
 const Conv2dKernels conv2d_cuda_kernels{forward, transposed, transposed_with_moments, weight_grad};
 

@@ -1,5 +1,6 @@
-// The tensor-core path of the CUDA convolution kernels (forward and transposed at unit stride), kept in its own
-// translation units: the general engine (cuda_tensor_core.cu) and, on Hopper, the single-row one (cuda_wgmma_row.cu).
+// The tensor-core path of the CUDA convolution kernels (forward and transposed at unit stride, weight gradient), kept in
+// its own translation units: the general engine (cuda_tensor_core.cu), on Hopper the single-row one
+// (cuda_wgmma_row.cu), and the weight gradient (cuda_weight_grad.cu).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -14,6 +15,15 @@ namespace fusedops {
 // receives dst's tile moments.
 bool conv2d_tensor_core(const Conv2dGeometry& g, bool transposed, const at::Tensor& src, const at::Tensor& w,
                         const at::Tensor& bias, at::Tensor& dst, bool full_fp32, TileMoments* moments = nullptr);
+
+// Float32 `weight_grad` of the Conv2dKernels table on tensor cores (cuda_weight_grad.cu): TF32 mma.sync, or 3xTF32 for
+// full float32 accuracy. Returns false, writing nothing, when this GPU or these sizes are outside what it covers.
+bool conv2d_weight_grad_tensor_core(const Conv2dGeometry& g, const at::Tensor& x, const at::Tensor& gy, at::Tensor& gw,
+                                    bool full_fp32);
+
+// gw = the sum over slices of `partial` (slices, gw.numel()) in at::opmath_type of gw's dtype, slice by slice in order:
+// the deterministic second pass of the split weight-gradient reductions.
+void sum_weight_grad_slices(const at::Tensor& partial, at::Tensor& gw);
 
 // Whether the library's compute capability 9.0 code is sm_90a's, which has wgmma (FUSEDOPS_HAS_SM90A from CMake).
 #ifdef FUSEDOPS_HAS_SM90A

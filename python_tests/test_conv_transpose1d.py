@@ -153,8 +153,12 @@ def test_gradcheck(device, seed):
         inputs = (x, w) if b is None else (x, w, b)
         assert torch.autograd.gradcheck(lambda *t: op(*t, *([None] if b is None else []), *hyper(cfg)), inputs)
 
-def test_gradients_against_reference(device, seed):
-    """Larger float32 shapes: the tiled grad_weight reduction over several slices and tiles."""
+@pytest.mark.parametrize("tf32", [True, False], ids=["tf32", "fp32"])
+def test_gradients_against_reference(device, tf32, monkeypatch):
+    """Larger float32 shapes: the tiled grad_weight reduction over several slices and tiles, under both float32
+    precision policies (on CUDA both gradients run conv2d's kernels: the input gradient the strided convolution's
+    direct kernel, the weight gradient the tensor cores)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", tf32)
     cfg = dict(batch=3, in_channels=40, out_per_group=36, kernel=3, length=700, stride=2, padding=1, dilation=2,
                groups=1, output_padding=1, bias=True)
     x, w, b = make_args(cfg, device, torch.float32, requires_grad=True)
@@ -165,7 +169,7 @@ def test_gradients_against_reference(device, seed):
     ref = F.conv_transpose1d(*ref_inputs, *hyper(cfg))
     ref_grads = torch.autograd.grad(ref, ref_inputs, grad_out.double().cpu())
     for got, want in zip(grads, ref_grads):
-        assert_matches_reference(got, want, 2e-5)
+        assert_matches_reference(got, want, 2 * tolerance(torch.float32, device, tf32))
 
 def test_backward_output_mask(device):
     cfg = random_config(__import__("random").Random(0), batch=2)

@@ -12,6 +12,13 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
   return r;
 }
 
+// hi = x rounded to TF32; with kSplit, lo = the rounding error, rounded: the operand pair of 3xTF32.
+template <bool kSplit>
+__device__ __forceinline__ void split_tf32(float x, uint32_t& hi, uint32_t& lo) {
+  hi = to_tf32(x);
+  if constexpr (kSplit) lo = to_tf32(x - __uint_as_float(hi));
+}
+
 // The shared-memory address of a generic pointer into shared memory.
 __device__ __forceinline__ unsigned shared_address(const float* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));

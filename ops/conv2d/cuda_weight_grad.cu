@@ -41,13 +41,6 @@ struct WeightGradArgs {
   int stage_floats;  // A, then B
 };
 
-// hi = x rounded to TF32; lo = the rounding error, rounded (3xTF32).
-template <bool kSplit>
-__device__ __forceinline__ void split_tf32(float x, uint32_t& hi, uint32_t& lo) {
-  hi = to_tf32(x);
-  if constexpr (kSplit) lo = to_tf32(x - __uint_as_float(hi));
-}
-
 // A warp tile is kMW x kNW m16n8 tiles for each of kTaps taps.
 template <int kMW, int kNW, int kTaps, bool kSplit>
 __global__ void __launch_bounds__(kThreads) weight_grad_tf32_kernel(const WeightGradArgs a) {

@@ -6,7 +6,8 @@
 #   bench     bench/run.py at the benchmark sizes (TF32 on and off) and the small sizes
 # Logs and benchmark results go to artifacts/ (bench results under artifacts/bench, to be copied into
 # bench/results/); where $OUT is set (the lent machine), artifacts/ is also packed into
-# $OUT/gpu_suite.tgz. Wheels for missing Python packages travel in .whl/.
+# $OUT/gpu_suite.tgz. Wheels for missing Python packages travel in .whl/ (pytest-xdist among them, to run
+# pytest in parallel).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOGS=$PWD/artifacts
@@ -35,10 +36,13 @@ status=0
 for stage in "$@"; do
   case "$stage" in
     test)
-      # FUSEDOPS_PYTEST_ARGS narrows the run (default: every test).
-      python3 -m pytest ${FUSEDOPS_PYTEST_ARGS:-python_tests} -q -p no:cacheprovider >"$LOGS/pytest.log" 2>&1 || status=1
+      # FUSEDOPS_PYTEST_ARGS narrows the run (default: every test). Most of the suite's time is CPU work
+      # (torch.compile, AOTInductor, TorchScript), so it spreads over the cores when pytest-xdist is there.
+      workers=$(python3 -c "import xdist" 2>/dev/null && echo "-n $(( $(nproc) / 2 ))")
+      python3 -m pytest ${FUSEDOPS_PYTEST_ARGS:-python_tests} -q -p no:cacheprovider $workers >"$LOGS/pytest.log" 2>&1 \
+        || status=1
       tail -15 "$LOGS/pytest.log"
-      ctest --test-dir build-gpu --output-on-failure >"$LOGS/ctest.log" 2>&1 || status=1
+      ctest --test-dir build-gpu -j "$(nproc)" --output-on-failure >"$LOGS/ctest.log" 2>&1 || status=1
       tail -3 "$LOGS/ctest.log" ;;
     sanitize)
       compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \

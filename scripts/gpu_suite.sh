@@ -5,14 +5,13 @@
 #   sanitize  compute-sanitizer memcheck over the CUDA op tests and the C++ tests
 #   bench     bench/run.py at the benchmark sizes (TF32 on and off) and the small sizes
 # Logs and benchmark results go to artifacts/ (bench results under artifacts/bench, to be copied into
-# bench/results/); where $OUT is set (the lent machine), artifacts/ is also packed into
-# $OUT/gpu_suite.tgz. Wheels for missing Python packages travel in .whl/ (pytest-xdist among them, to run
+# bench/results/), under $OUT where that is set (the lent machine returns what is there, even from a call
+# cut off at its time limit). Wheels for missing Python packages travel in .whl/ (pytest-xdist among them, to run
 # pytest in parallel).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-LOGS=$PWD/artifacts
+LOGS=${OUT:-$PWD}/artifacts
 mkdir -p "$LOGS/bench"
-trap '[ -n "${OUT:-}" ] && tar czf "$OUT/gpu_suite.tgz" -C "$LOGS" .' EXIT
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi

@@ -63,3 +63,14 @@ def test_floors_match_anchors(bench, problem, floor_ms):
 def test_unknown_problem_has_no_floor(bench):
     _, floors = bench
     assert floors.floor("L9_99", [], [(4, 4)], 0, True, floors.Ceilings())["floor_ms"] is None
+
+
+def test_kernel_breakdown_lists_both_models(monkeypatch, capsys):
+    """bench/breakdown.py on the CPU: each model's forward and training step, the fused operator among ModelNew's."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    breakdown = importlib.import_module("breakdown")
+    breakdown.main(["--device", "cpu", "--shapes", "SMALL", "--top", "3", "L1_79"])
+    out = capsys.readouterr().out
+    for section in ("ModelNew forward", "ModelNew training step", "eager forward", "eager training step"):
+        assert f"  {section}: " in out, out
+    assert "fusedops::conv_transpose1d" in out and "aten::" in out, out

@@ -4,6 +4,8 @@
 #   test      pytest (CUDA cases included; FUSEDOPS_PYTEST_ARGS narrows it) and ctest
 #   sanitize  compute-sanitizer memcheck over the CUDA op tests and the C++ tests
 #   bench     bench/run.py at the benchmark sizes (TF32 on and off) and the small sizes
+#   breakdown bench/breakdown.py: each problem's kernels, forward and training step, at the benchmark sizes
+#             (FUSEDOPS_BENCH_PROBLEMS, e.g. "L2_19 L2_21", narrows it); the whole listing in breakdown.txt
 # Logs and benchmark results go to artifacts/ (bench results under artifacts/bench, to be copied into
 # bench/results/), under $OUT where that is set (the lent machine returns what is there, even from a call
 # cut off at its time limit). Wheels for missing Python packages travel in .whl/ (pytest-xdist among them, to run
@@ -58,6 +60,9 @@ for stage in "$@"; do
       python3 bench/run.py --shapes KB --tf32 off --skip-compile ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 \
         | tail -12 || status=1
       python3 bench/run.py --shapes SMALL ${FUSEDOPS_BENCH_ARGS:-} --out-dir "$LOGS/bench" 2>&1 | tail -12 || status=1 ;;
+    breakdown)
+      python3 bench/breakdown.py ${FUSEDOPS_BENCH_PROBLEMS:-} >"$LOGS/breakdown.txt" 2>&1 || status=1
+      grep -E "^[A-Z]|: [0-9.]+ ms" "$LOGS/breakdown.txt" | grep -v "^USDT" ;;
     *) echo "unknown stage $stage"; exit 2 ;;
   esac
 done

@@ -14,7 +14,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import fusedops.models
-from measure import build_models
+from measure import build_models, training_step
 
 WARMUP = 2
 
@@ -77,10 +77,8 @@ def main(argv):
             with torch.no_grad():
                 report(f"{label} forward", kernel_times(lambda: m(*inputs), args.device), args.top)
             if train:
-                def step():
-                    m.zero_grad(set_to_none=True)
-                    m(*inputs).backward(grad_out)
-                report(f"{label} training step", kernel_times(step, args.device), args.top)
+                step = training_step(m, grad_out)
+                report(f"{label} training step", kernel_times(lambda: step(*inputs), args.device), args.top)
         del model, model_new, inputs, grad_out
         if args.device == "cuda":
             torch.cuda.empty_cache()

@@ -95,6 +95,14 @@ class Timer:
         return times
 
 
+def training_step(model, grad_out):
+    """One training step of model as a function of its inputs: zero_grad, forward, backward from grad_out."""
+    def step(*inputs):
+        model.zero_grad(set_to_none=True)
+        model(*inputs).backward(grad_out)
+    return step
+
+
 def training_steps(model, model_new, inputs):
     """Training-step closures (forward, then backward from a fixed random output gradient) of Model and ModelNew,
     and the relative L2 errors of ModelNew's and of eager Model's parameter gradients against Model run in float64,
@@ -106,18 +114,12 @@ def training_steps(model, model_new, inputs):
     with torch.no_grad():
         grad_out = torch.randn_like(model(*inputs))
 
-    def step_of(m, grad):
-        def step(*xs):
-            m.zero_grad(set_to_none=True)
-            m(*xs).backward(grad)
-        return step
-
-    steps = step_of(model, grad_out), step_of(model_new, grad_out)
+    steps = training_step(model, grad_out), training_step(model_new, grad_out)
     model64 = copy.deepcopy(model).double()
     with torch.enable_grad():
         for step in steps:
             step(*inputs)
-        step_of(model64, grad_out.double())(*(x.double() for x in inputs))
+        training_step(model64, grad_out.double())(*(x.double() for x in inputs))
 
     norms64 = [torch.linalg.vector_norm(p64.grad).item() for p64 in model64.parameters()]
 

@@ -1,5 +1,5 @@
-// Autograd kernels: forward operators record a C++ autograd Function; backward operators refuse a
-// second differentiation (ops/common/autograd.h).
+// Autograd kernels: forward operators record a C++ autograd Function when a gradient is needed; backward operators
+// refuse a second differentiation (ops/common/autograd.h).
 #include <torch/library.h>
 
 #include "ops/conv2d/conv2d.h"

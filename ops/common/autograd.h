@@ -11,7 +11,9 @@
 
 namespace fusedops {
 
-// Whether autograd must record a call: grad mode on and any given tensor requiring grad.
+// Whether autograd must record a call: grad mode on and any given tensor requiring grad. Where it need not, the
+// Autograd-key kernels call the operator directly: a C++ autograd Function costs microseconds per call even when it
+// records nothing, which small (launch-bound) calls feel.
 inline bool any_requires_grad(std::initializer_list<std::optional<at::Tensor>> tensors) {
   if (!at::GradMode::is_enabled()) return false;
   for (const auto& t : tensors) {

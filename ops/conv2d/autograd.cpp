@@ -76,7 +76,11 @@ ConvGrads refuse_second(const char* op, const at::Tensor& grad_output, const at:
 }  // namespace
 
 at::Tensor conv2d_autograd(FUSEDOPS_CONV2D_ARGS) {
-  return Conv2dFunction::apply(input, weight, bias, stride, padding, dilation, groups);
+  if (any_requires_grad({input, weight, bias})) {
+    return Conv2dFunction::apply(input, weight, bias, stride, padding, dilation, groups);
+  }
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return fusedops::conv2d(input, weight, bias, stride, padding, dilation, groups);
 }
 
 ConvGrads conv2d_backward_autograd(FUSEDOPS_CONV2D_BACKWARD_ARGS) {
@@ -88,7 +92,11 @@ ConvGrads conv2d_backward_autograd(FUSEDOPS_CONV2D_BACKWARD_ARGS) {
 }
 
 at::Tensor conv_transpose2d_autograd(FUSEDOPS_CONV_TRANSPOSE2D_ARGS) {
-  return ConvTranspose2dFunction::apply(input, weight, bias, stride, padding, output_padding, groups, dilation);
+  if (any_requires_grad({input, weight, bias})) {
+    return ConvTranspose2dFunction::apply(input, weight, bias, stride, padding, output_padding, groups, dilation);
+  }
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return fusedops::conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation);
 }
 
 ConvGrads conv_transpose2d_backward_autograd(FUSEDOPS_CONV_TRANSPOSE2D_BACKWARD_ARGS) {

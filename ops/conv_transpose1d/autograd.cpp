@@ -1,8 +1,9 @@
 // fusedops::conv_transpose1d at the Autograd key: a C++ autograd Function whose backward is
 // fusedops::conv_transpose1d_backward. It saves the input and the weight (both needed for the other's
 // gradient), nothing else.
-#include "fusedops/fusedops.h"
 #include "ops/common/autograd.h"
+
+#include "fusedops/fusedops.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 
 namespace fusedops {
@@ -38,7 +39,11 @@ class ConvTranspose1dFunction : public torch::autograd::Function<ConvTranspose1d
 at::Tensor conv_transpose1d_autograd(const at::Tensor& input, const at::Tensor& weight,
                                      const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding,
                                      int64_t output_padding, int64_t groups, int64_t dilation) {
-  return ConvTranspose1dFunction::apply(input, weight, bias, stride, padding, output_padding, groups, dilation);
+  if (any_requires_grad({input, weight, bias})) {
+    return ConvTranspose1dFunction::apply(input, weight, bias, stride, padding, output_padding, groups, dilation);
+  }
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return fusedops::conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation);
 }
 
 ConvGrads conv_transpose1d_backward_autograd(const at::Tensor& grad_output, const at::Tensor& input,
@@ -47,8 +52,8 @@ ConvGrads conv_transpose1d_backward_autograd(const at::Tensor& grad_output, cons
                                              std::array<bool, 3> output_mask) {
   auto grads = [&] {
     at::AutoDispatchBelowADInplaceOrView below_autograd;
-    return fusedops::conv_transpose1d_backward(grad_output, input, weight, stride, padding, output_padding, groups, dilation,
-                                     output_mask);
+    return fusedops::conv_transpose1d_backward(grad_output, input, weight, stride, padding, output_padding, groups,
+                                               dilation, output_mask);
   }();
   auto outs = refuse_double_backward("fusedops::conv_transpose1d_backward", {grad_output, input, weight},
                                      {std::get<0>(grads), std::get<1>(grads), std::get<2>(grads)});

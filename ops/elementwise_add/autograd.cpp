@@ -21,17 +21,20 @@ class AddFunction : public torch::autograd::Function<AddFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    auto [grad_a, grad_b] = fusedops::add_backward(grads[0], ctx->saved_data["a_size"].toSymIntVector(),
-                                         ctx->saved_data["a_dtype"].toScalarType(),
-                                         ctx->saved_data["b_size"].toSymIntVector(),
-                                         ctx->saved_data["b_dtype"].toScalarType());
+    auto [grad_a, grad_b] = fusedops::add_backward(
+        grads[0], ctx->saved_data["a_size"].toSymIntVector(), ctx->saved_data["a_dtype"].toScalarType(),
+        ctx->saved_data["b_size"].toSymIntVector(), ctx->saved_data["b_dtype"].toScalarType());
     return {grad_a, grad_b};
   }
 };
 
 }  // namespace
 
-at::Tensor add_autograd(const at::Tensor& a, const at::Tensor& b) { return AddFunction::apply(a, b); }
+at::Tensor add_autograd(const at::Tensor& a, const at::Tensor& b) {
+  if (any_requires_grad({a, b})) return AddFunction::apply(a, b);
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return fusedops::add(a, b);
+}
 
 std::tuple<at::Tensor, at::Tensor> add_backward_autograd(const at::Tensor& grad_output, c10::SymIntArrayRef a_size,
                                                          at::ScalarType a_dtype, c10::SymIntArrayRef b_size,
@@ -40,8 +43,7 @@ std::tuple<at::Tensor, at::Tensor> add_backward_autograd(const at::Tensor& grad_
     at::AutoDispatchBelowADInplaceOrView below_autograd;
     return fusedops::add_backward(grad_output, a_size, a_dtype, b_size, b_dtype);
   }();
-  auto outs = refuse_double_backward("fusedops::add_backward", {grad_output},
-                                     {std::get<0>(grads), std::get<1>(grads)});
+  auto outs = refuse_double_backward("fusedops::add_backward", {grad_output}, {std::get<0>(grads), std::get<1>(grads)});
   return {outs[0], outs[1]};
 }
 

@@ -40,7 +40,9 @@ class GroupNormFunction : public torch::autograd::Function<GroupNormFunction> {
 
 at::Tensor group_norm_autograd(const at::Tensor& input, int64_t num_groups, const std::optional<at::Tensor>& weight,
                                const std::optional<at::Tensor>& bias, double eps) {
-  return GroupNormFunction::apply(input, num_groups, weight, bias, eps);
+  if (any_requires_grad({input, weight, bias})) return GroupNormFunction::apply(input, num_groups, weight, bias, eps);
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return fusedops::group_norm(input, num_groups, weight, bias, eps);
 }
 
 GroupNormBackwardResult group_norm_backward_autograd(FUSEDOPS_GROUP_NORM_BACKWARD_ARGS) {

@@ -1,9 +1,8 @@
 // fusedops::conv_transpose1d at the Autograd key: a C++ autograd Function whose backward is
 // fusedops::conv_transpose1d_backward. It saves the input and the weight (both needed for the other's
 // gradient), nothing else.
-#include "ops/common/autograd.h"
-
 #include "fusedops/fusedops.h"
+#include "ops/common/autograd.h"
 #include "ops/conv_transpose1d/conv_transpose1d.h"
 
 namespace fusedops {
